@@ -1,0 +1,73 @@
+# baton: every entry point.  `make help` lists them.
+CC      ?= gcc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wpointer-arith -Wvla -Werror \
+           -Wno-format-truncation
+CPPFLAGS_ALL := -D_GNU_SOURCE -DFIU_ENABLE=1 -Isrc -Iharness
+CFLAGS_ALL   := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL   := -ljansson -lfiu -pthread $(EXTRA_LDLIBS)
+
+LIB_SRCS  := $(filter-out src/batond.c,$(wildcard src/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB       := $(BUILD)/libbaton.a
+
+# harness library: everything in harness/ that is not a program or a suite
+HLIB_SRCS := $(filter-out harness/test_%.c harness/main_%.c harness/fuzz_%.c,$(wildcard harness/*.c))
+HLIB_OBJS := $(HLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+HLIB      := $(BUILD)/libharness.a
+
+TEST_SRCS := $(wildcard harness/test_*.c)
+TESTS     := $(TEST_SRCS:harness/%.c=$(BUILD)/%)
+PROGS     := $(patsubst harness/main_%.c,$(BUILD)/%,$(wildcard harness/main_%.c))
+
+.PHONY: all check faultcheck deps clean help tests
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/batond $(PROGS)
+
+help:
+	@echo "make            build batond and the harness programs"
+	@echo "make check      install missing packages (as root), build, run every suite"
+	@echo "make faultcheck the fault campaign (not built yet: exits 1)"
+	@echo "make deps       install missing Debian packages (as root) or print the command"
+	@echo "make clean      remove build/"
+
+deps:
+	@ci/install-deps base
+
+$(BUILD)/obj/%.o: %.c $(wildcard src/*.h harness/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(HLIB): $(HLIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/batond: $(BUILD)/obj/src/batond.o $(LIB)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/test_%: $(BUILD)/obj/harness/test_%.o $(HLIB) $(LIB)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+$(BUILD)/%: $(BUILD)/obj/harness/main_%.o $(HLIB) $(LIB)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+tests: all $(TESTS)
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@harness/run-suites $(BUILD) $(TESTS)
+
+faultcheck: deps
+	@echo "make faultcheck: the fault campaign is not built yet (issue 4)." >&2
+	@echo "Nothing was checked; this exit status is a failure on purpose." >&2
+	@exit 1
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,54 @@
+/* loadgen: a bounded loopback HTTP/1.0 load generator.
+ *
+ * Keeps CONCURRENCY requests in flight against one address until COUNT
+ * requests were made, DURATION_MS passed, or *stop became non-zero (at
+ * least one bound is required: it never runs unbounded).  Every request
+ * ends in exactly one class: ok (HTTP 200 and a body from a baton worker,
+ * or any 200 when accept_any_200), refused (ECONNREFUSED), reset
+ * (ECONNRESET/EPIPE), timeout (no complete answer within timeout_ms), bad
+ * (anything else: wrong status, garbage, EOF mid-answer).  Only loopback
+ * addresses are accepted. */
+#ifndef BATON_HARNESS_LOADGEN_H
+#define BATON_HARNESS_LOADGEN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct loadgen_opts {
+	const char *address;	/* "127.0.0.1:PORT" or "[::1]:PORT" */
+	int concurrency;	/* default 4 */
+	long count;		/* 0: no count bound */
+	int duration_ms;	/* 0: no time bound */
+	int timeout_ms;		/* per request, default 2000 */
+	bool accept_any_200;	/* black-box targets: any 200 is ok */
+	atomic_int *stop;	/* optional */
+};
+
+#define LOADGEN_MAX_SEEN 64
+
+struct loadgen_seen {
+	unsigned id;
+	unsigned long long gen;
+	int pid;
+	long count;
+};
+
+struct loadgen_result {
+	long sent, ok, refused, reset, timeout, bad;
+	long long elapsed_ms;
+	long long max_latency_ms;
+	char first_failure[256];	/* class and detail of the first one */
+	struct loadgen_seen seen[LOADGEN_MAX_SEEN];	/* who answered */
+	size_t n_seen;
+};
+
+int loadgen_run(const struct loadgen_opts *o, struct loadgen_result *r,
+		struct bt_err *err);
+long loadgen_failed(const struct loadgen_result *r);
+/* "sent 1200, ok 1200, refused 0, reset 0, timeout 0, bad 0" */
+void loadgen_summary(const struct loadgen_result *r, char *buf, size_t len);
+
+#endif

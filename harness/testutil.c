@@ -1,0 +1,119 @@
+/* testutil: see testutil.h. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "proc.h"
+#include "state_json.h"
+
+const char *tu_batond(void)
+{
+	static char path[PATH_MAX];
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (getenv("BATOND"))
+		return getenv("BATOND");
+	if (path[0])
+		return path;
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return "build/batond";
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(path, sizeof path, "%s/batond", self);
+	return path;
+}
+
+const char *tu_dir(const char *suite, const char *name)
+{
+	static char dir[512];
+	char base[256];
+
+	snprintf(base, sizeof base, "/tmp/baton-%s-%d", suite, (int)getpid());
+	mkdir(base, 0755);
+	snprintf(dir, sizeof dir, "%s/%s", base, name);
+	mkdir(dir, 0755);
+	return dir;
+}
+
+void tu_cleanup(const char *suite, int failures)
+{
+	char cmd[300];
+
+	if (failures) {
+		fprintf(stderr, "artifacts kept in /tmp/baton-%s-%d\n", suite, (int)getpid());
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf /tmp/baton-%s-%d", suite, (int)getpid());
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove /tmp/baton-%s-%d\n", suite, (int)getpid());
+}
+
+int tu_setup(void)
+{
+	struct bt_err err;
+
+	state_json_init();
+	if (proc_become_subreaper(&err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	if (access(tu_batond(), X_OK) != 0) {
+		fprintf(stderr, "batond not found at %s (set BATOND)\n", tu_batond());
+		return -1;
+	}
+	return 0;
+}
+
+void tu_filter(void)
+{
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+}
+
+void tu_print_report(const char *what, const struct scen_result *r)
+{
+	char line[512];
+
+	fprintf(stderr, "-- %s: %s in %lld ms, %zu violation(s)\n", what,
+		r->up.ok ? "upgraded" : "rolled back", r->wall_ms, r->report.n);
+	if (!r->ran)
+		fprintf(stderr, "   setup failed: %s\n", r->error);
+	for (size_t i = 0; i < r->report.n; i++)
+		fprintf(stderr, "   %s: %s\n", r->report.v[i].clause, r->report.v[i].reason);
+	if (r->up.answer) {
+		char *a = json_dumps(r->up.answer, JSON_COMPACT);
+
+		fprintf(stderr, "   answer: %s\n", a ? a : "?");
+		free(a);
+	}
+	loadgen_summary(&r->load, line, sizeof line);
+	fprintf(stderr, "   load: %s\n", line);
+}
+
+int tu_write_script(const char *path, const char *body)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, body, strlen(body));
+	close(fd);
+	return n == (ssize_t)strlen(body) ? 0 : -1;
+}

@@ -1,0 +1,42 @@
+/* err: the one error type of baton's library code.
+ *
+ * Library functions never print and never exit: on failure they fill a
+ * struct bt_err (the step that failed, the errno, a sentence that names the
+ * input) and return -1 with errno set to the same value.  Callers decide
+ * whether to print it, send it in an error frame, or abort an upgrade. */
+#ifndef BATON_ERR_H
+#define BATON_ERR_H
+
+#include <stddef.h>
+
+struct bt_err {
+	char step[48];	/* "old/write", "parse", "scm-recv", ... */
+	int errnum;	/* 0 when the failure is not a system call's */
+	char msg[1024];	/* human sentence, names the input */
+};
+
+/* Fill *e (which may be NULL) and return -1 with errno = errnum. */
+int err_set(struct bt_err *e, const char *step, int errnum, const char *fmt,
+	    ...) __attribute__((format(printf, 4, 5)));
+
+/* Prefix the existing message with more context ("reading state file: ").
+ * Returns -1 with errno restored to e->errnum. */
+int err_wrap(struct bt_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+void err_clear(struct bt_err *e);
+
+/* Name the step of an error another module reported ("old/serialize" for a
+ * state_json failure).  Returns -1. */
+int err_step(struct bt_err *e, const char *step);
+
+/* "step: msg (errno NAME: strerror)" into buf; returns buf. */
+const char *err_format(const struct bt_err *e, char *buf, size_t len);
+
+/* Symbolic errno name ("ENOSPC"), or NULL when unknown. */
+const char *err_errno_name(int errnum);
+
+/* Inverse of err_errno_name; -1 when the name is unknown. */
+int err_errno_from_name(const char *name);
+
+#endif

@@ -1,0 +1,548 @@
+/* upgrade, old side: see upgrade.h. */
+#include "upgrade.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "failpoint.h"
+#include "fdutil.h"
+#include "spawn.h"
+#include "state_json.h"
+
+/* One fd handed to the new master: its role for messages and its CLOEXEC
+ * flag before we touched it. */
+struct handed {
+	int fd;
+	char role[40];
+	bool was_cloexec;
+	bool cleared;
+};
+
+/* Everything upgrade_old_start acquires, released in one place. */
+struct prep {
+	struct state next;
+	struct handed *handed;
+	size_t n_handed;
+	int state_fd;
+	int pair[2];		/* [0] parent end, [1] child end */
+	char *json;
+	size_t json_len;
+	char arg_fd[16], arg_state[16], arg_buf[24], arg_max[24];
+	char *argv[11];
+};
+
+static void restore_cloexec(struct prep *p)
+{
+	for (size_t i = 0; i < p->n_handed; i++) {
+		if (p->handed[i].cleared && p->handed[i].was_cloexec)
+			fdutil_set_cloexec(p->handed[i].fd, true);
+		p->handed[i].cleared = false;
+	}
+}
+
+static void prep_release(struct prep *p)
+{
+	restore_cloexec(p);
+	free(p->handed);
+	if (p->state_fd >= 0)
+		close(p->state_fd);
+	if (p->pair[0] >= 0)
+		close(p->pair[0]);
+	if (p->pair[1] >= 0)
+		close(p->pair[1]);
+	free(p->json);
+	state_free(&p->next);
+	p->handed = NULL;
+	p->json = NULL;
+	p->state_fd = p->pair[0] = p->pair[1] = -1;
+}
+
+static int hand(struct prep *p, int fd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int hand(struct prep *p, int fd, const char *fmt, ...)
+{
+	struct handed *h = &p->handed[p->n_handed++];
+	va_list ap;
+
+	h->fd = fd;
+	va_start(ap, fmt);
+	vsnprintf(h->role, sizeof h->role, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* Step 3: record, then clear, every handed fd's CLOEXEC flag. */
+static int clear_cloexec(struct prep *p, struct bt_err *err)
+{
+	for (size_t i = 0; i < p->n_handed; i++) {
+		struct handed *h = &p->handed[i];
+		int was = fdutil_get_cloexec(h->fd);
+
+		if (was < 0)
+			return err_set(err, "old/cloexec-clear", errno,
+				       "%s (fd %d) is not open", h->role, h->fd);
+		h->was_cloexec = was;
+		if (FP_HIT("old/cloexec-clear") == FP_ERROR ||
+		    fdutil_set_cloexec(h->fd, false) != 0)
+			return err_set(err, "old/cloexec-clear", errno,
+				       "cannot clear CLOEXEC on %s (fd %d)", h->role,
+				       h->fd);
+		h->cleared = true;
+	}
+	return 0;
+}
+
+static int list_handed(struct prep *p, struct bt_err *err)
+{
+	const struct state *s = &p->next;
+
+	/* +2: the state file and the child's end of the confirmation pair */
+	p->handed = calloc(3 + 2 * s->n_workers, sizeof *p->handed);
+	if (!p->handed)
+		return err_set(err, "old/prepare", ENOMEM, "out of memory");
+	hand(p, s->command_socket_fd, "the command socket");
+	for (size_t i = 0; i < s->n_workers; i++) {
+		hand(p, s->workers[i].channel_fd, "worker %u's channel",
+		     s->workers[i].id);
+		hand(p, s->workers[i].scm_fd, "worker %u's scm socket",
+		     s->workers[i].id);
+	}
+	return 0;
+}
+
+/* Step 4: an anonymous file in the runtime directory. */
+static int open_state_file(const char *dir, struct bt_err *err)
+{
+	char path[4200];
+	int fd;
+
+	if (FP_HIT("old/tmpfile") == FP_ERROR)
+		return err_set(err, "old/tmpfile", errno,
+			       "cannot create the state file in %s", dir);
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return err_set(err, "old/tmpfile", errno,
+			       "cannot create the state file in %s", dir);
+	/* file systems without O_TMPFILE: a named file, unlinked at once */
+	snprintf(path, sizeof path, "%s/.baton-state-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, "old/tmpfile", errno, "cannot create %s", path);
+	if (unlink(path) != 0) {
+		int e = errno;
+
+		close(fd);
+		return err_set(err, "old/tmpfile", e, "cannot unlink %s", path);
+	}
+	return fd;
+}
+
+/* Step 5: what we are about to write must parse back to the same state,
+ * re-serialize to the same bytes, and keep the workers and generation. */
+static int roundtrip_check(const struct prep *p, uint64_t generation,
+			   struct bt_err *err)
+{
+	struct state back;
+	char *again = NULL;
+	size_t again_len = 0;
+	int rc = -1;
+
+	if (state_json_parse(p->json, p->json_len, 0, &back, err))
+		return err_wrap(err, "run-time round trip: the serialized state "
+				     "does not parse back: ");
+	if (!state_equal(&back, &p->next))
+		err_set(err, "old/roundtrip", EPROTO,
+			"run-time round trip: the parsed state differs from the live one");
+	else if (back.n_workers != p->next.n_workers)
+		err_set(err, "old/roundtrip", EPROTO,
+			"run-time round trip: %zu workers became %zu",
+			p->next.n_workers, back.n_workers);
+	else if (back.boot_generation != generation)
+		err_set(err, "old/roundtrip", EPROTO,
+			"run-time round trip: generation %llu became %llu",
+			(unsigned long long)generation,
+			(unsigned long long)back.boot_generation);
+	else if (state_json_serialize(&back, &again, &again_len, err))
+		err_wrap(err, "run-time round trip: ");
+	else if (again_len != p->json_len || memcmp(again, p->json, again_len))
+		err_set(err, "old/roundtrip", EPROTO,
+			"run-time round trip: re-serializing gives different bytes "
+			"(%zu vs %zu)", again_len, p->json_len);
+	else
+		rc = 0;
+	if (rc)
+		err_step(err, "old/roundtrip");
+	free(again);
+	state_free(&back);
+	return rc;
+}
+
+/* Step 6: write everything, then rewind and check where we are. */
+static int write_state(struct prep *p, struct bt_err *err)
+{
+	size_t off = 0;
+	off_t pos;
+
+	while (off < p->json_len) {
+		size_t len = p->json_len - off;
+		enum fp_kind k = FP_HIT("old/write");
+		ssize_t n;
+
+		if (k == FP_ERROR)
+			return err_set(err, "old/write", errno,
+				       "cannot write the state file (%zu of %zu bytes written)",
+				       off, p->json_len);
+		if (k == FP_SHORT && len > 1)
+			len /= 2;
+		n = write(p->state_fd, p->json + off, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_set(err, "old/write", n < 0 ? errno : EIO,
+				       "cannot write the state file (%zu of %zu bytes written)",
+				       off, p->json_len);
+		off += (size_t)n;
+	}
+	/* rewind(3) would hide a failing lseek */
+	if (FP_HIT("old/rewind") == FP_ERROR)
+		return err_set(err, "old/rewind", errno, "cannot rewind the state file");
+	pos = lseek(p->state_fd, 0, SEEK_SET);
+	if (pos != 0)
+		return err_set(err, "old/rewind", pos < 0 ? errno : EIO,
+			       "cannot rewind the state file (at %lld)", (long long)pos);
+	return 0;
+}
+
+/* Step 7: the confirmation pair; only the child's end crosses exec. */
+static int make_pair(struct prep *p, struct bt_err *err)
+{
+	if (FP_HIT("old/socketpair") == FP_ERROR ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->pair) != 0) {
+		p->pair[0] = p->pair[1] = -1;
+		return err_set(err, "old/socketpair", errno,
+			       "cannot create the confirmation socket pair");
+	}
+	return 0;
+}
+
+struct ident {
+	struct fdutil_id id;
+	const struct handed *h;
+};
+
+static int cmp_ident(const void *a, const void *b)
+{
+	const struct ident *x = a, *y = b;
+
+	if (x->id.dev != y->id.dev)
+		return x->id.dev < y->id.dev ? -1 : 1;
+	if (x->id.ino != y->id.ino)
+		return x->id.ino < y->id.ino ? -1 : 1;
+	return 0;
+}
+
+/* Step 8: no two roles may share a kernel object, whatever their numbers. */
+static int check_aliasing(const struct prep *p, struct bt_err *err)
+{
+	struct ident *v = calloc(p->n_handed, sizeof *v);
+	int rc = 0;
+
+	if (!v)
+		return err_set(err, "old/alias", ENOMEM, "out of memory");
+	for (size_t i = 0; i < p->n_handed && rc == 0; i++) {
+		v[i].h = &p->handed[i];
+		if (fdutil_identity(p->handed[i].fd, &v[i].id))
+			rc = err_set(err, "old/alias", errno, "cannot fstat %s (fd %d)",
+				     p->handed[i].role, p->handed[i].fd);
+	}
+	if (rc == 0) {
+		qsort(v, p->n_handed, sizeof *v, cmp_ident);
+		for (size_t i = 1; i < p->n_handed && rc == 0; i++)
+			if (cmp_ident(&v[i - 1], &v[i]) == 0)
+				rc = err_set(err, "old/alias", EEXIST,
+					     "%s (fd %d) and %s (fd %d) are the same "
+					     "kernel object", v[i - 1].h->role,
+					     v[i - 1].h->fd, v[i].h->role, v[i].h->fd);
+	}
+	free(v);
+	return rc;
+}
+
+static void build_argv(struct prep *p, const char *binary)
+{
+	const struct state_config *c = &p->next.config;
+
+	snprintf(p->arg_fd, sizeof p->arg_fd, "%d", p->pair[1]);
+	snprintf(p->arg_state, sizeof p->arg_state, "%d", p->state_fd);
+	snprintf(p->arg_buf, sizeof p->arg_buf, "%llu",
+		 (unsigned long long)c->command_buffer_size);
+	snprintf(p->arg_max, sizeof p->arg_max, "%llu",
+		 (unsigned long long)c->max_command_buffer_size);
+	p->argv[0] = (char *)binary;
+	p->argv[1] = "main";
+	p->argv[2] = "--fd";
+	p->argv[3] = p->arg_fd;
+	p->argv[4] = "--upgrade-fd";
+	p->argv[5] = p->arg_state;
+	p->argv[6] = "--command-buffer-size";
+	p->argv[7] = p->arg_buf;
+	p->argv[8] = "--max-command-buffer-size";
+	p->argv[9] = p->arg_max;
+	p->argv[10] = NULL;
+}
+
+static enum fp_kind confirm_read_fault(bool writing)
+{
+	return writing ? FP_NONE : FP_HIT("old/confirm-read");
+}
+
+static int arm_flight(struct upgrade_flight *f, struct prep *p,
+		      const struct state *live, pid_t child, struct bt_err *err)
+{
+	struct itimerspec its = {0};
+	uint64_t ms = live->config.upgrade_timeout_ms;
+
+	f->child = child;
+	f->generation = p->next.boot_generation;
+	f->started_ms = channel_now_ms();
+	f->reaped = false;
+	f->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (f->timer_fd < 0)
+		return err_set(err, "old/deadline", errno, "timerfd_create failed");
+	its.it_value.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+	if (timerfd_settime(f->timer_fd, 0, &its, NULL) != 0)
+		return err_set(err, "old/deadline", errno, "timerfd_settime failed");
+	if (channel_init(&f->confirm, p->pair[0], live->config.command_buffer_size,
+			 live->config.max_command_buffer_size, err))
+		return -1;
+	p->pair[0] = -1;	/* the flight owns it now */
+	f->confirm.fault = confirm_read_fault;
+	return 0;
+}
+
+static int prepare(struct prep *p, const struct state *live,
+		   const struct upgrade_old_opts *o, struct bt_err *err)
+{
+	char *json = NULL;
+
+	if (state_copy(&p->next, live, err))
+		return -1;
+	p->next.boot_generation = live->boot_generation + 1;
+	if (list_handed(p, err) || clear_cloexec(p, err))
+		return -1;
+	p->state_fd = open_state_file(o->runtime_dir, err);
+	if (p->state_fd < 0)
+		return -1;
+	if (FP_HIT("old/serialize") == FP_ERROR)
+		return err_set(err, "old/serialize", errno,
+			       "cannot serialize the state");
+	if (state_json_serialize(&p->next, &json, &p->json_len, err)) {
+		err_step(err, "old/serialize");
+		return -1;
+	}
+	p->json = json;
+	if (roundtrip_check(p, p->next.boot_generation, err) ||
+	    write_state(p, err) || make_pair(p, err))
+		return -1;
+	hand(p, p->state_fd, "the state file");
+	hand(p, p->pair[1], "the confirmation socket");
+	/* the two new fds: cleared like the others; they are closed after
+	 * fork so there is nothing to restore */
+	for (size_t i = p->n_handed - 2; i < p->n_handed; i++)
+		if (FP_HIT("old/cloexec-clear") == FP_ERROR ||
+		    fdutil_set_cloexec(p->handed[i].fd, false) != 0)
+			return err_set(err, "old/cloexec-clear", errno,
+				       "cannot clear CLOEXEC on %s (fd %d)",
+				       p->handed[i].role, p->handed[i].fd);
+	if (check_aliasing(p, err))
+		return -1;
+	build_argv(p, o->binary);
+	return 0;
+}
+
+int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o,
+		      struct upgrade_flight *f, struct bt_err *err)
+{
+	struct prep p = {.state_fd = -1, .pair = {-1, -1}};
+	struct spawn sp = {0};
+	enum fp_kind fork_fault;
+	pid_t child;
+
+	memset(f, 0, sizeof *f);
+	f->child = -1;
+	f->timer_fd = -1;
+	f->confirm.fd = -1;
+	state_init(&p.next);
+	if (prepare(&p, live, o, err))
+		goto fail;
+	sp.path = o->binary;
+	sp.argv = p.argv;
+	sp.envp = o->envp;
+	sp.child_mask = o->child_mask;
+	sp.report_fd = p.pair[1];
+	sp.exec_step = "child/exec";
+	sp.new_group = true;
+	sp.hang_seconds = o->hang_seconds;
+	/* decided here: the child may not touch the fault registry */
+	sp.exec_fault = FP_HIT("child/exec");
+	sp.exec_errno = errno;
+	fork_fault = FP_HIT("old/fork");
+	child = spawn_run(&sp, fork_fault, err);
+	if (child < 0) {
+		err_step(err, "old/fork");
+		goto fail;
+	}
+	/* The child has its own fd table now: put every flag back at once,
+	 * whatever happens next. */
+	restore_cloexec(&p);
+	if (arm_flight(f, &p, live, child, err)) {
+		upgrade_old_abort(f, NULL, 0);
+		goto fail;
+	}
+	prep_release(&p);
+	return 0;
+fail:
+	prep_release(&p);
+	return -1;
+}
+
+/* {"ok":true,"pid":P,"boot_generation":G} or the error frame. */
+static int judge_frame(struct upgrade_flight *f, const char *payload,
+		       pid_t *new_pid, struct bt_err *err)
+{
+	json_t *o = json_loads(payload, JSON_REJECT_DUPLICATES, NULL);
+	json_t *ok = json_object_get(o, "ok");
+	int rc = -1;
+
+	if (!o || !json_is_boolean(ok)) {
+		err_set(err, "old/confirm-read", EPROTO,
+			"the new master sent something that is not a "
+			"confirmation frame: \"%.60s\"", payload);
+	} else if (json_is_false(ok)) {
+		json_t *st = json_object_get(o, "step");
+		json_t *en = json_object_get(o, "errno");
+		json_t *msg = json_object_get(o, "error");
+
+		err_set(err, json_is_string(st) ? json_string_value(st) : "new/unknown",
+			json_is_integer(en) ? (int)json_integer_value(en) : 0,
+			"the new master failed: %s",
+			json_is_string(msg) ? json_string_value(msg)
+					    : "the child could not exec the new binary");
+	} else {
+		json_t *pid = json_object_get(o, "pid");
+		json_t *gen = json_object_get(o, "boot_generation");
+
+		if (!json_is_integer(pid) || json_integer_value(pid) != f->child)
+			err_set(err, "old/confirm-check", EPROTO,
+				"the confirmation names pid %lld, the child is %d",
+				json_is_integer(pid) ? (long long)json_integer_value(pid) : -1LL,
+				(int)f->child);
+		else if (!json_is_integer(gen) ||
+			 (uint64_t)json_integer_value(gen) != f->generation)
+			err_set(err, "old/confirm-check", EPROTO,
+				"the confirmation names generation %lld, expected %llu",
+				json_is_integer(gen) ? (long long)json_integer_value(gen) : -1LL,
+				(unsigned long long)f->generation);
+		else {
+			*new_pid = f->child;
+			rc = 1;
+		}
+	}
+	json_decref(o);
+	return rc;
+}
+
+int upgrade_old_on_confirm(struct upgrade_flight *f, pid_t *new_pid,
+			   struct bt_err *err)
+{
+	for (;;) {
+		char *payload = NULL;
+		size_t len;
+		int rc = channel_next(&f->confirm, &payload, &len, err);
+		ssize_t n;
+
+		if (rc < 0) {
+			err_step(err, "old/confirm-read");
+			return -1;
+		}
+		if (rc > 0) {
+			rc = judge_frame(f, payload, new_pid, err);
+			free(payload);
+			return rc;
+		}
+		n = channel_fill(&f->confirm, 0, err);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0) {
+			err_step(err, "old/confirm-read");
+			return -1;
+		}
+		if (n == 0)
+			return err_set(err, "old/confirm-read", ECONNRESET,
+				       "the new master closed the confirmation "
+				       "channel without confirming");
+	}
+}
+
+/* A child that reported its failure is exiting on its own: give it a
+ * moment, so the report says "exited 127" rather than "killed". */
+static bool exited_within(struct upgrade_flight *f, int ms)
+{
+	struct timespec ts = {0, 5 * 1000000};
+
+	for (int waited = 0; waited < ms; waited += 5) {
+		int status;
+		pid_t r = waitpid(f->child, &status, WNOHANG);
+
+		if (r == f->child) {
+			f->child_status = status;
+			return true;
+		}
+		if (r < 0 && errno != EINTR)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+void upgrade_old_abort(struct upgrade_flight *f, char *how, size_t len)
+{
+	if (f->child > 0) {
+		if (!f->reaped && !exited_within(f, 100)) {
+			kill(f->child, SIGKILL);
+			f->child_status = spawn_wait(f->child, NULL, 0);
+		}
+		/* whatever the failed binary started dies with it */
+		kill(-f->child, SIGKILL);
+		f->reaped = true;
+		if (how)
+			spawn_describe(f->child_status, how, len);
+	} else if (how) {
+		snprintf(how, len, "no child was started");
+	}
+	upgrade_old_finish(f);
+}
+
+void upgrade_old_finish(struct upgrade_flight *f)
+{
+	if (f->confirm.fd >= 0 || f->confirm.rbuf || f->confirm.wbuf)
+		channel_close(&f->confirm);
+	if (f->timer_fd >= 0)
+		close(f->timer_fd);
+	f->timer_fd = -1;
+	f->child = -1;
+}

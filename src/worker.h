@@ -1,0 +1,39 @@
+/* worker: one data-plane process.
+ *
+ * `batond worker --id N --generation G --channel FD --scm FD`: receives its
+ * listening sockets over the scm socket (scm.h), accepts TCP on all of
+ * them, answers each HTTP/1.0 request with
+ *     baton worker id=N gen=G pid=P
+ * and talks to its master over the channel (channel.h, JSON frames):
+ *   worker -> master  {"type":"ready","id":N,"pid":P,"listeners":K}
+ *                     {"type":"listeners-sent","count":K}
+ *                     {"type":"listeners-failed","step":S,"errno":E,"error":M}
+ *   master -> worker  {"type":"return-listeners"}: send copies of the
+ *                     listeners back over the scm socket, keep accepting
+ *                     {"type":"stop","mode":"soft"|"hard"}: soft stops
+ *                     accepting, finishes the connections it holds
+ *                     (bounded), exits 0; hard exits at once.
+ * End of file on the channel means the master is gone: soft stop, so no
+ * worker outlives every master.
+ * Fault points: worker/listeners-take, worker/ready, worker/listeners-send.
+ */
+#ifndef BATON_WORKER_H
+#define BATON_WORKER_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct worker_opts {
+	uint32_t id;
+	uint64_t generation;
+	int channel_fd;
+	int scm_fd;
+};
+
+int worker_parse_args(int argc, char *const argv[], struct worker_opts *o,
+		      struct bt_err *err);
+/* Runs until stopped; returns the process exit status. */
+int worker_run(const struct worker_opts *o);
+
+#endif
