@@ -20,9 +20,9 @@ HLIB      := $(BUILD)/libharness.a
 
 TEST_SRCS := $(wildcard harness/test_*.c)
 TESTS     := $(TEST_SRCS:harness/%.c=$(BUILD)/%)
-PROGS     := $(patsubst harness/main_%.c,$(BUILD)/%,$(wildcard harness/main_%.c))
+PROGS     := $(patsubst harness/main_%.c,$(BUILD)/%,$(wildcard harness/main_*.c))
 
-.PHONY: all check faultcheck deps clean help tests
+.PHONY: all check faultcheck repro deps clean help tests
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/batond $(PROGS)
@@ -30,7 +30,9 @@ all: $(BUILD)/batond $(PROGS)
 help:
 	@echo "make            build batond and the harness programs"
 	@echo "make check      install missing packages (as root), build, run every suite"
-	@echo "make faultcheck the fault campaign (not built yet: exits 1)"
+	@echo "make faultcheck the fault campaign on batond (SHARD=I/N, ONLY=GLOB)"
+	@echo "make repro FAULT='old/write@2:error=ENOSPC:persistent'  one cell, verbose,"
+	@echo "                artifacts under build/repro/ (BATOND=path for another build)"
 	@echo "make deps       install missing Debian packages (as root) or print the command"
 	@echo "make clean      remove build/"
 
@@ -39,35 +41,54 @@ deps:
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*.h harness/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(HLIB): $(HLIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/batond: $(BUILD)/obj/src/batond.o $(LIB)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/test_%: $(BUILD)/obj/harness/test_%.o $(HLIB) $(LIB)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
 $(BUILD)/%: $(BUILD)/obj/harness/main_%.o $(HLIB) $(LIB)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-tests: all $(TESTS)
+# batond with one mutant patch applied (ci/build-mutant); test_faultcheck
+# proves the campaign catches the one below.
+$(BUILD)/mutants/%/build/batond: faults/mutants/%.patch $(wildcard src/*.c src/*.h) Makefile
+	@echo "  MUTANT  $*"
+	@ci/build-mutant $< $(BUILD)/mutants/$*
+
+tests: all $(TESTS) $(BUILD)/mutants/no-waitpid/build/batond
 
 check: deps
 	@$(MAKE) --no-print-directory tests
 	@harness/run-suites $(BUILD) $(TESTS)
 
+FAULTCHECK_ARGS = $(if $(SHARD),--shard $(SHARD)) $(if $(ONLY),--only '$(ONLY)') \
+                  $(if $(BATOND),--batond $(BATOND)) --work $(BUILD)/faultcheck \
+                  --reports $(BUILD)/reports --repro-dir $(BUILD)/repro
+
 faultcheck: deps
-	@echo "make faultcheck: the fault campaign is not built yet (issue 4)." >&2
-	@echo "Nothing was checked; this exit status is a failure on purpose." >&2
-	@exit 1
+	@$(MAKE) --no-print-directory all
+	@$(BUILD)/faultcheck $(FAULTCHECK_ARGS) $(FAULTCHECK_FLAGS)
+
+repro: deps
+	@test -n "$(FAULT)" || { echo "usage: make repro FAULT='POINT@N:KIND[=ERRNO][:MODE]'" >&2; exit 2; }
+	@$(MAKE) --no-print-directory all
+	@$(BUILD)/faultcheck $(FAULTCHECK_ARGS) --repro '$(FAULT)'
 
 clean:
 	rm -rf $(BUILD)
+.SECONDARY:

@@ -61,7 +61,7 @@ static const char usage_main[] =
 	"the state file.  Exits non-zero with a message on any invalid input.\n";
 
 static const char usage_worker[] =
-	"usage: batond worker --id N --generation G --channel FD --scm FD\n"
+	"usage: batond worker --id N --generation G --channel FD --scm FD [--handoff]\n"
 	"A worker process: batond starts it, a human does not.\n";
 
 static const char usage_ctl[] =

@@ -33,6 +33,7 @@ struct fp_entry {
 static struct {
 	bool initialized;
 	bool armed;
+	bool deciding;		/* fp_decide: report hang/crash, do not act */
 	pid_t armed_pid;	/* a forked child never counts its parent's hits */
 	char role[FP_ROLE_MAX];
 	char trace_path[512];
@@ -374,9 +375,9 @@ static int fp_fiu_cb(const char *name, int *failnum, void **failinfo,
 	e->fired++;
 	trace_line("fire %d %s %s %u %s\n", (int)getpid(), registry.role, name,
 		   e->hits, fp_kind_name(s->kind));
-	if (s->kind == FP_CRASH)
+	if (s->kind == FP_CRASH && !registry.deciding)
 		kill(getpid(), SIGKILL);
-	if (s->kind == FP_HANG)
+	if (s->kind == FP_HANG && !registry.deciding)
 		hang();
 	*failnum = (int)s->kind;
 	*failinfo = (void *)(intptr_t)s->errnum;
@@ -518,6 +519,16 @@ enum fp_kind fp_hit(const struct fp_site *site)
 	if (kind == FP_ERROR)
 		errno = (int)(intptr_t)fiu_failinfo();
 	return (enum fp_kind)kind;
+}
+
+enum fp_kind fp_decide(const struct fp_site *site)
+{
+	enum fp_kind k;
+
+	registry.deciding = true;
+	k = fp_hit(site);
+	registry.deciding = false;
+	return k;
 }
 
 /* --- the points of this binary --- */

@@ -64,19 +64,26 @@ struct fp_site {
 } __attribute__((aligned(16)));
 
 #ifndef FP_DISABLE
-#define FP_HIT(name)                                                          \
+#define FP_SITE_(name, fn)                                                    \
 	({                                                                    \
 		static const struct fp_site fp_site_                          \
 			__attribute__((section("baton_fp"), used)) = {        \
 				name, __FILE__, __LINE__};                    \
-		fp_hit(&fp_site_);                                            \
+		fn(&fp_site_);                                                \
 	})
+#define FP_HIT(name) FP_SITE_(name, fp_hit)
+#define FP_DECIDE(name) FP_SITE_(name, fp_decide)
 #else
 #define FP_HIT(name) FP_NONE
+#define FP_DECIDE(name) FP_NONE
 #endif
 
 /* Evaluate a point; see FP_HIT. */
 enum fp_kind fp_hit(const struct fp_site *site);
+/* FP_DECIDE: evaluate a point on behalf of another process (a child
+ * between fork and exec may not touch the registry): hang and crash are
+ * returned, not carried out; errno is set for FP_ERROR. */
+enum fp_kind fp_decide(const struct fp_site *site);
 
 /* Parse one spec / a comma-separated list.  On error the message quotes the
  * input and puts a caret under the offending character. */

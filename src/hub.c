@@ -529,6 +529,9 @@ static void teardown(struct hub *h)
 	free(h->workers);
 	h->workers = NULL;
 	h->n_workers = 0;
+	free(h->children);
+	h->children = NULL;
+	h->n_children = 0;
 	if (h->base.command_socket_fd >= 0)
 		close(h->base.command_socket_fd);
 	if (h->sigfd >= 0)

@@ -82,6 +82,10 @@ struct hub {
 	size_t n_clients;
 	struct hub_worker **workers;
 	size_t n_workers;
+	pid_t *children;	/* workers we spawned and have not reaped; the
+				 * upgrade child is not here: only its own
+				 * abort path reaps it */
+	size_t n_children;
 	struct mup mup;
 	struct wup wup;
 	bool stopping, stop_hard, handed_over;

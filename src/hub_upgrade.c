@@ -103,6 +103,7 @@ void hub_mup_start(struct hub *h, uint32_t client, const char *binary)
 	o.envp = environ;
 	o.child_mask = h->child_mask;
 	o.hang_seconds = h->hang_seconds;
+	o.state_copy = getenv("BATON_STATE_COPY");
 	/* Fault points count only inside the upgrade's own code: what the
 	 * loop does meanwhile (status, workers) must not shift hit numbers. */
 	fp_arm();

@@ -16,6 +16,8 @@
 #include "scm.h"
 #include "spawn.h"
 
+static void remember_child(struct hub *h, pid_t pid);
+
 #define WORKER_CHANNEL_BUF 4096
 #define WORKER_CHANNEL_MAX (1 << 20)
 
@@ -83,11 +85,12 @@ int hub_adopt_worker(struct hub *h, const struct state_worker *sw,
 
 struct worker_argv {
 	char id[16], gen[24], ch[16], scm[16];
-	char *argv[11];
+	char *argv[12];
 };
 
 static void build_worker_argv(struct worker_argv *a, const char *self,
-			      uint32_t id, uint64_t gen, int ch, int scm)
+			      uint32_t id, uint64_t gen, int ch, int scm,
+			      bool handoff)
 {
 	snprintf(a->id, sizeof a->id, "%u", id);
 	snprintf(a->gen, sizeof a->gen, "%llu", (unsigned long long)gen);
@@ -103,7 +106,8 @@ static void build_worker_argv(struct worker_argv *a, const char *self,
 	a->argv[7] = a->ch;
 	a->argv[8] = "--scm";
 	a->argv[9] = a->scm;
-	a->argv[10] = NULL;
+	a->argv[10] = handoff ? "--handoff" : NULL;
+	a->argv[11] = NULL;
 }
 
 static void close_pair(int p[2])
@@ -132,7 +136,8 @@ int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
 		close_pair(chp);
 		return err_set(err, "worker/spawn", errno, "socketpair failed");
 	}
-	build_worker_argv(&a, h->self_path, id, h->base.boot_generation, chp[1], scp[1]);
+	build_worker_argv(&a, h->self_path, id, h->base.boot_generation, chp[1],
+			  scp[1], h->wup.phase != WUP_IDLE);
 	sp.path = h->self_path;
 	sp.argv = a.argv;
 	sp.envp = environ;
@@ -143,7 +148,7 @@ int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
 	sp.report_fd = chp[1];
 	sp.exec_step = "worker/exec";
 	sp.hang_seconds = h->hang_seconds;
-	sp.exec_fault = FP_HIT("worker/exec");
+	sp.exec_fault = FP_DECIDE("worker/exec");
 	sp.exec_errno = errno;
 	pid = spawn_run(&sp, FP_HIT("worker/spawn"), err);
 	close(chp[1]);
@@ -154,6 +159,7 @@ int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
 		return err_step(err, "worker/spawn");
 	}
 	h->base.next_worker_id++;
+	remember_child(h, pid);
 	w = calloc(1, sizeof *w);
 	if (!w || channel_init(&w->ch, chp[0], WORKER_CHANNEL_BUF,
 			       WORKER_CHANNEL_MAX, err)) {
@@ -471,21 +477,35 @@ void hub_on_worker(struct hub *h, uint32_t id)
 	}
 }
 
+static void remember_child(struct hub *h, pid_t pid)
+{
+	pid_t *p = realloc(h->children, (h->n_children + 1) * sizeof *p);
+
+	if (!p) {
+		hub_log(h, "out of memory: pid %d will be reaped at exit", (int)pid);
+		return;
+	}
+	h->children = p;
+	h->children[h->n_children++] = pid;
+}
+
+/* Reap the workers we spawned that have exited. */
 void hub_reap(struct hub *h)
 {
-	for (;;) {
+	for (size_t i = 0; i < h->n_children;) {
 		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
+		pid_t r = waitpid(h->children[i], &status, WNOHANG);
 		char how[96];
 
-		if (pid <= 0)
-			return;
-		spawn_describe(status, how, sizeof how);
-		if (h->mup.active && pid == h->mup.f.child) {
-			h->mup.f.reaped = true;
-			h->mup.f.child_status = status;
+		if (r == 0 || (r < 0 && errno == EINTR)) {
+			i++;
+			continue;
 		}
-		hub_log(h, "reaped pid %d: %s", (int)pid, how);
+		if (r > 0) {
+			spawn_describe(status, how, sizeof how);
+			hub_log(h, "reaped worker pid %d: %s", (int)r, how);
+		}
+		h->children[i] = h->children[--h->n_children];
 	}
 }
 

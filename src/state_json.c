@@ -58,6 +58,9 @@ void state_json_free(void *p)
 void state_json_init(void)
 {
 	json_set_alloc_funcs(state_json_malloc, state_json_free);
+	/* jansson reads its hash seed from /dev/urandom on first use; do it
+	 * now, so the read is not one of an upgrade's counted calls */
+	json_object_seed(0);
 }
 
 /* --- serialize --- */

@@ -53,6 +53,7 @@ struct upgrade_old_opts {
 	char *const *envp;
 	sigset_t child_mask;
 	unsigned hang_seconds;
+	const char *state_copy;		/* debugging: also write the state here */
 };
 
 struct upgrade_flight {

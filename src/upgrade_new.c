@@ -342,9 +342,13 @@ int upgrade_new_begin(const struct upgrade_new_args *a, struct state *out,
 
 	state_init(out);
 	confirm->fd = -1;
+	if (check_confirm_fd(a, confirm, err))
+		return -1;
+	/* after the confirmation channel exists, so the failure is reported */
 	if (FP_HIT("new/args") == FP_ERROR)
-		return err_set(err, "new/args", errno, "argument check failed");
-	if (check_confirm_fd(a, confirm, err) || check_state_fd(a, err))
+		return err_set(err, "new/args", errno, "cannot check --upgrade-fd %d",
+			       a->state_fd);
+	if (check_state_fd(a, err))
 		return -1;
 	rc = read_state(a->state_fd, &buf, &len, err);
 	close(a->state_fd);

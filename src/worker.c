@@ -97,9 +97,14 @@ int worker_parse_args(int argc, char *const argv[], struct worker_opts *o,
 					     "--scm"};
 	static const uint64_t max[4] = {UINT32_MAX, INT64_MAX, 1048575, 1048575};
 
+	o->handoff = false;
 	for (int i = 1; i < argc; i++) {
 		int k = -1;
 
+		if (strcmp(argv[i], "--handoff") == 0) {
+			o->handoff = true;
+			continue;
+		}
 		for (int j = 0; j < 4; j++)
 			if (strcmp(argv[i], names[j]) == 0)
 				k = j;
@@ -197,7 +202,9 @@ static void on_master_message(struct wk *w, const char *payload)
 	if (!type) {
 		wlog(w, "ignoring a message without a type: %.60s", payload);
 	} else if (strcmp(type, "return-listeners") == 0) {
+		fp_arm();
 		return_listeners(w);
+		fp_disarm();
 	} else if (strcmp(type, "stop") == 0) {
 		const char *mode = json_string_value(json_object_get(o, "mode"));
 
@@ -441,10 +448,12 @@ int worker_run(const struct worker_opts *o)
 	int status = 0;
 
 	w.ch.fd = -1;
-	if (fp_setup("worker", &err) == 0)
-		fp_arm();
-	else
+	/* a worker started by a worker upgrade is part of it from its first
+	 * instruction; one started with its master is not */
+	if (fp_setup("worker", &err) != 0)
 		wlog(&w, "%s", err.msg);
+	else if (o->handoff)
+		fp_arm();
 	if (setup(&w, &err) != 0) {
 		wlog(&w, "%s", err.msg);
 		if (w.ch.fd >= 0)
@@ -456,6 +465,7 @@ int worker_run(const struct worker_opts *o)
 	} else if (send_json(&w, json_pack("{s:s, s:I, s:i, s:I}", "type", "ready",
 					   "id", (json_int_t)o->id, "pid", (int)getpid(),
 					   "listeners", (json_int_t)w.n_listeners)) == 0) {
+		fp_disarm();
 		loop(&w);
 	} else {
 		status = 1;

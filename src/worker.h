@@ -1,6 +1,7 @@
 /* worker: one data-plane process.
  *
- * `batond worker --id N --generation G --channel FD --scm FD`: receives its
+ * `batond worker --id N --generation G --channel FD --scm FD [--handoff]`:
+ * receives its
  * listening sockets over the scm socket (scm.h), accepts TCP on all of
  * them, answers each HTTP/1.0 request with
  *     baton worker id=N gen=G pid=P
@@ -15,11 +16,14 @@
  *                     (bounded), exits 0; hard exits at once.
  * End of file on the channel means the master is gone: soft stop, so no
  * worker outlives every master.
- * Fault points: worker/listeners-take, worker/ready, worker/listeners-send.
+ * Fault points: worker/listeners-take, worker/ready (counted in a worker
+ * started with --handoff, i.e. by a worker upgrade), worker/listeners-send
+ * (counted while returning the listeners).
  */
 #ifndef BATON_WORKER_H
 #define BATON_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -29,6 +33,7 @@ struct worker_opts {
 	uint64_t generation;
 	int channel_fd;
 	int scm_fd;
+	bool handoff;	/* --handoff: started by a worker upgrade */
 };
 
 int worker_parse_args(int argc, char *const argv[], struct worker_opts *o,

@@ -1,0 +1,106 @@
+/* faultcheck: the fault campaign's command line (see campaign.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "campaign.h"
+#include "state_json.h"
+
+static const char usage[] =
+	"usage: faultcheck [OPTIONS]\n"
+	"       faultcheck --repro SPEC [OPTIONS]\n"
+	"  --batond PATH        the daemon under test (default: batond beside faultcheck)\n"
+	"  --catalogue FILE     (default faults/catalogue)\n"
+	"  --jobs N             cells in parallel (default: the number of cores)\n"
+	"  --shard I/N          run only the I-th of N shards of the cells\n"
+	"  --only GLOB          run only the cells whose spec matches GLOB\n"
+	"  --work DIR           cell directories (default build/faultcheck)\n"
+	"  --reports DIR        faultcheck.json and .xml (default build/reports)\n"
+	"  --repro-dir DIR      artifacts of --repro (default build/repro)\n"
+	"  --timeout MS         the upgrade deadline in each cell (default 400)\n"
+	"  --list               print the cells, run nothing\n"
+	"  --exhaustive         every hit N of the allocator points too (they are\n"
+	"                       sampled to 32 hits by default)\n"
+	"  --verbose            name each failing cell as it fails\n"
+	"Exit status: 0 every cell passed, 1 a cell failed or a point never fired\n"
+	"or the catalogue disagrees with batond, 2 a usage or setup error.\n";
+
+static int parse_shard(const char *s, int *i, int *n)
+{
+	return sscanf(s, "%d/%d", i, n) == 2 && *n >= 1 && *i >= 1 && *i <= *n ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	static char batond[4096];
+	struct campaign_opts o = {
+		.catalogue = "faults/catalogue",
+		.work_dir = "build/faultcheck",
+		.report_dir = "build/reports",
+		.repro_dir = "build/repro",
+		.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN),
+		.shard_i = 1,
+		.shard_n = 1,
+		.upgrade_timeout_ms = 400,
+		.cell_timeout_ms = 60000,
+	};
+	const char *repro = NULL;
+	char self[4096];
+	ssize_t n;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("%s", usage);
+			return 0;
+		} else if (!strcmp(a, "--list")) {
+			o.list_only = true;
+		} else if (!strcmp(a, "--exhaustive")) {
+			o.exhaustive = true;
+		} else if (!strcmp(a, "--verbose")) {
+			o.verbose = true;
+		} else if (v && !strcmp(a, "--batond")) {
+			o.batond = v, o.batond_given = true, i++;
+		} else if (v && !strcmp(a, "--catalogue")) {
+			o.catalogue = v, i++;
+		} else if (v && !strcmp(a, "--jobs")) {
+			o.jobs = atoi(v), i++;
+		} else if (v && !strcmp(a, "--shard")) {
+			if (parse_shard(v, &o.shard_i, &o.shard_n)) {
+				fprintf(stderr, "faultcheck: --shard \"%s\": expected I/N with "
+						"1 <= I <= N\n", v);
+				return 2;
+			}
+			i++;
+		} else if (v && !strcmp(a, "--only")) {
+			o.only = *v ? v : NULL, i++;
+		} else if (v && !strcmp(a, "--work")) {
+			o.work_dir = v, i++;
+		} else if (v && !strcmp(a, "--reports")) {
+			o.report_dir = v, i++;
+		} else if (v && !strcmp(a, "--repro-dir")) {
+			o.repro_dir = v, i++;
+		} else if (v && !strcmp(a, "--timeout")) {
+			o.upgrade_timeout_ms = atoi(v), i++;
+		} else if (v && !strcmp(a, "--repro")) {
+			repro = v, i++;
+		} else {
+			fprintf(stderr, "faultcheck: unexpected argument \"%s\"\n%s", a, usage);
+			return 2;
+		}
+	}
+	if (o.jobs < 1)
+		o.jobs = 1;
+	if (!o.batond) {
+		n = readlink("/proc/self/exe", self, sizeof self - 1);
+		self[n > 0 ? n : 0] = 0;
+		if (strrchr(self, '/'))
+			*strrchr(self, '/') = 0;
+		snprintf(batond, sizeof batond, "%s/batond", self);
+		o.batond = batond;
+	}
+	state_json_init();
+	return repro ? campaign_repro(&o, repro) : campaign_run(&o);
+}
