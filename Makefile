@@ -91,4 +91,8 @@ repro: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# Each family of targets (fuzz, bench, memcheck, ...) keeps its rules in
+# its own file; they see every variable above.
+-include $(sort $(wildcard mk/*.mk))
 .SECONDARY:
