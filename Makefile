@@ -77,6 +77,7 @@ check: deps
 	@harness/run-suites $(BUILD) $(TESTS)
 
 FAULTCHECK_ARGS = $(if $(SHARD),--shard $(SHARD)) $(if $(ONLY),--only '$(ONLY)') \
+                  $(if $(TARGET),--target $(TARGET)) \
                   $(if $(BATOND),--batond $(BATOND)) --work $(BUILD)/faultcheck \
                   --reports $(BUILD)/reports --repro-dir $(BUILD)/repro
 
