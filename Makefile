@@ -78,7 +78,7 @@ check: deps
 
 FAULTCHECK_ARGS = $(if $(SHARD),--shard $(SHARD)) $(if $(ONLY),--only '$(ONLY)') \
                   $(if $(TARGET),--target $(TARGET)) \
-                  $(if $(BATOND),--batond $(BATOND)) --work $(BUILD)/faultcheck \
+                  $(if $(BATOND),--batond $(BATOND)) --work $(BUILD)/cells \
                   --reports $(BUILD)/reports --repro-dir $(BUILD)/repro
 
 faultcheck: deps

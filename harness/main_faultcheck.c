@@ -15,7 +15,7 @@ static const char usage[] =
 	"  --jobs N             cells in parallel (default: the number of cores)\n"
 	"  --shard I/N          run only the I-th of N shards of the cells\n"
 	"  --only GLOB          run only the cells whose spec matches GLOB\n"
-	"  --work DIR           cell directories (default build/faultcheck)\n"
+	"  --work DIR           cell directories (default build/cells)\n"
 	"  --reports DIR        faultcheck.json and .xml (default build/reports)\n"
 	"  --repro-dir DIR      artifacts of --repro (default build/repro)\n"
 	"  --timeout MS         the upgrade deadline in each cell (default 400)\n"
@@ -25,6 +25,16 @@ static const char usage[] =
 	"  --verbose            name each failing cell as it fails\n"
 	"Exit status: 0 every cell passed, 1 a cell failed or a point never fired\n"
 	"or the catalogue disagrees with batond, 2 a usage or setup error.\n";
+
+static const char *absolute(const char *path, char *buf, size_t len)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return path;
+	snprintf(buf, len, "%s/%s", cwd, path);
+	return buf;
+}
 
 static int parse_shard(const char *s, int *i, int *n)
 {
@@ -36,7 +46,7 @@ int main(int argc, char **argv)
 	static char batond[4096];
 	struct campaign_opts o = {
 		.catalogue = "faults/catalogue",
-		.work_dir = "build/faultcheck",
+		.work_dir = "build/cells",
 		.report_dir = "build/reports",
 		.repro_dir = "build/repro",
 		.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN),
@@ -46,6 +56,7 @@ int main(int argc, char **argv)
 		.cell_timeout_ms = 60000,
 	};
 	const char *repro = NULL;
+	static char work_abs[4096], reports_abs[4096], repro_abs[4096];
 	char self[4096];
 	ssize_t n;
 
@@ -101,6 +112,11 @@ int main(int argc, char **argv)
 		snprintf(batond, sizeof batond, "%s/batond", self);
 		o.batond = batond;
 	}
+	/* cells chdir nowhere, but their paths end up in unix socket names
+	 * and in repro lines: make them absolute once */
+	o.work_dir = absolute(o.work_dir, work_abs, sizeof work_abs);
+	o.report_dir = absolute(o.report_dir, reports_abs, sizeof reports_abs);
+	o.repro_dir = absolute(o.repro_dir, repro_abs, sizeof repro_abs);
 	state_json_init();
 	return repro ? campaign_repro(&o, repro) : campaign_run(&o);
 }
