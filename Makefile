@@ -14,7 +14,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libbaton.a
 
 # harness library: everything in harness/ that is not a program or a suite
-HLIB_SRCS := $(filter-out harness/test_%.c harness/main_%.c harness/fuzz_%.c,$(wildcard harness/*.c))
+HLIB_SRCS := $(filter-out harness/test_%.c harness/main_%.c harness/fuzz_%.c harness/shim_%.c,$(wildcard harness/*.c))
 HLIB_OBJS := $(HLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HLIB      := $(BUILD)/libharness.a
 
@@ -25,7 +25,7 @@ PROGS     := $(patsubst harness/main_%.c,$(BUILD)/%,$(wildcard harness/main_*.c)
 .PHONY: all check faultcheck repro deps clean help tests
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/batond $(PROGS)
+all: $(BUILD)/batond $(PROGS) $(BUILD)/libforkalloc.so
 
 help:
 	@echo "make            build batond and the harness programs"
@@ -63,6 +63,12 @@ $(BUILD)/test_%: $(BUILD)/obj/harness/test_%.o $(HLIB) $(LIB)
 $(BUILD)/%: $(BUILD)/obj/harness/main_%.o $(HLIB) $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+# LD_PRELOAD shims are shared objects, not part of libharness.
+$(BUILD)/lib%.so: harness/shim_%.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  SHIM    $@"
+	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fPIC -shared -o $@ $< -pthread
 
 # batond with one mutant patch applied (ci/build-mutant); test_faultcheck
 # proves the campaign catches the one below.

@@ -369,6 +369,10 @@ static void check_c7(const struct contract_input *in, struct contract_report *re
 			contract_add(rep, "C7", "the runtime directory holds \"%s\"",
 				     a->rundir[i]);
 	}
+	if (in->up->pidfile_bad)
+		contract_add(rep, "C7", "the pid file was missing, empty or torn at %d of %d "
+			     "probes during the upgrade (first read: \"%s\")",
+			     in->up->pidfile_bad, in->up->probes, in->up->pidfile_seen);
 	if (!sock)
 		contract_add(rep, "C7", "the command socket is gone from the runtime directory");
 	if (!pid)
@@ -441,9 +445,18 @@ static void check_c9(const struct contract_input *in, struct contract_report *re
 			     in->up->ok ? "MAINPID" : "RELOADING=1");
 }
 
+/* S1: nothing allocated between fork and exec (the allocator shim of
+ * harness/shim_forkalloc.c writes what it saw). */
+static void check_s1(const struct contract_input *in, struct contract_report *rep)
+{
+	if (in->after->forkalloc[0])
+		contract_add(rep, "S1", "%s", in->after->forkalloc);
+}
+
 size_t contract_check(const struct contract_input *in, struct contract_report *rep)
 {
 	rep->n = 0;
+	check_s1(in, rep);
 	check_c1(in, rep);
 	check_c2(in, rep);
 	check_c3(in, rep);

@@ -45,6 +45,7 @@ struct observation {
 	bool worker_alive[OBS_MAX_WORKERS];	/* by index in state.workers */
 	char cross[8][200];	/* a worker holding one of the master's fds */
 	size_t n_cross;
+	char forkalloc[200];	/* the allocator shim's first report, if any */
 };
 
 void observation_free(struct observation *o);
@@ -66,6 +67,9 @@ struct upgrade_record {
 	long long started_ms, ended_ms;
 	long long deadline_ms;		/* the configured upgrade timeout */
 	int probes, probes_by_old;	/* status probes while in flight */
+	int pidfile_bad;		/* probes that found the pid file
+					 * missing, empty or torn */
+	char pidfile_seen[64];		/* what the first such probe read */
 };
 
 struct contract_input {

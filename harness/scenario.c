@@ -81,16 +81,18 @@ static void fill_paths(struct scen *s)
 	snprintf(s->pidfile, sizeof s->pidfile, "%s/baton.pid", s->run_dir);
 	snprintf(s->log, sizeof s->log, "%s/batond.log", s->o.dir);
 	snprintf(s->trace, sizeof s->trace, "%s/trace", s->o.dir);
+	snprintf(s->forkalloc_log, sizeof s->forkalloc_log, "%s/forkalloc.log", s->o.dir);
 }
 
 static int spawn_master(struct scen *s, struct bt_err *err)
 {
 	char workers[16], timeout[16], notify[300], faults[1200], trace[300],
-		hang[48], preload[128];
+		hang[48], preload[300], falog[300];
 	char **argv = calloc(16 + 2 * (size_t)s->o.listeners, sizeof *argv);
 	char *env[16];
 	static char *const unset[] = {"BATON_FAULTS", "BATON_FAULT_TRACE", "LD_PRELOAD",
-				      "NOTIFY_SOCKET", "BATON_HANG_SECONDS", NULL};
+				      "NOTIFY_SOCKET", "BATON_HANG_SECONDS",
+				      "BATON_FORKALLOC_LOG", NULL};
 	struct proc_spawn ps = {.env_set = env, .env_unset = unset,
 				.log_path = s->log};
 	const char *addr = s->o.ipv6 ? "[::1]:0" : "127.0.0.1:0";
@@ -129,6 +131,11 @@ static int spawn_master(struct scen *s, struct bt_err *err)
 	if (s->o.preload) {
 		snprintf(preload, sizeof preload, "LD_PRELOAD=%s", FIU_PRELOAD);
 		env[e++] = preload;
+	} else if (s->o.forkalloc_shim) {
+		snprintf(preload, sizeof preload, "LD_PRELOAD=%s", s->o.forkalloc_shim);
+		env[e++] = preload;
+		snprintf(falog, sizeof falog, "BATON_FORKALLOC_LOG=%s", s->forkalloc_log);
+		env[e++] = falog;
 	}
 	for (size_t i = 0; s->o.extra_env && s->o.extra_env[i] && e < 15; i++)
 		env[e++] = s->o.extra_env[i];
@@ -194,6 +201,7 @@ int scen_start(struct scen *s, const struct scen_opts *o, struct bt_err *err)
 	remove_dir_files(s->run_dir);
 	unlink(s->log);
 	unlink(s->trace);
+	unlink(s->forkalloc_log);
 	snprintf(path, sizeof path, "%s/notify.sock", o->dir);
 	if (notifyrec_open(&s->notify, path, err))
 		return -1;
@@ -304,6 +312,18 @@ static void observe_rundir(struct scen *s, struct observation *obs)
 	closedir(d);
 }
 
+static void observe_forkalloc(struct scen *s, struct observation *obs)
+{
+	FILE *f = fopen(s->forkalloc_log, "re");
+
+	if (!f)
+		return;
+	if (!fgets(obs->forkalloc, sizeof obs->forkalloc, f))
+		obs->forkalloc[0] = 0;
+	obs->forkalloc[strcspn(obs->forkalloc, "\n")] = 0;
+	fclose(f);
+}
+
 /* status, then the fd table while our connection is still open, so the
  * inventory and /proc describe the same moment. */
 static void observe_master(struct scen *s, struct observation *obs)
@@ -338,11 +358,34 @@ int scen_observe(struct scen *s, struct observation *obs)
 	proc_descendants(s->root, &obs->procs, &obs->n_procs, NULL);
 	observe_rundir(s, obs);
 	pidfile_read(s->pidfile, &obs->pidfile_pid, NULL);
+	observe_forkalloc(s, obs);
 	if (obs->have_state) {
 		observe_listeners(obs);
 		contract_observe_workers(obs);
 	}
 	return obs->master > 0 ? 0 : -1;
+}
+
+/* A reader of the pid file must always find a pid: atomic replacement
+ * (write a temporary file, rename it) guarantees it; truncate-and-write
+ * does not. */
+static void probe_pidfile(struct scen *s, struct upgrade_record *u)
+{
+	char buf[64] = "";
+	pid_t pid;
+	FILE *f;
+
+	if (pidfile_read(s->pidfile, &pid, NULL) == 0)
+		return;
+	f = fopen(s->pidfile, "re");
+	if (f) {
+		buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+		fclose(f);
+	} else {
+		snprintf(buf, sizeof buf, "(missing)");
+	}
+	if (!u->pidfile_bad++)
+		snprintf(u->pidfile_seen, sizeof u->pidfile_seen, "%s", buf);
 }
 
 static void run_upgrade(struct scen *s, const char *request, pid_t old,
@@ -363,12 +406,14 @@ static void run_upgrade(struct scen *s, const char *request, pid_t old,
 		return;
 	}
 	while ((rc = ctlc_poll(&p, 20, &a, &err)) == 0 && proc_now_ms() < give_up) {
-		/* is the old master still answering while it waits? */
+		/* is the old master still answering while it waits, and does
+		 * the pid file name a master at every moment? */
 		pid_t who = ctlc_status(s->sock, 300, NULL);
 
 		u->probes++;
 		if (who == old)
 			u->probes_by_old++;
+		probe_pidfile(s, u);
 	}
 	u->ended_ms = proc_now_ms();
 	ctlc_end(&p);

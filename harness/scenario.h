@@ -37,6 +37,8 @@ struct scen_opts {
 	const char *faults;		/* BATON_FAULTS, or NULL */
 	bool trace;			/* BATON_FAULT_TRACE=DIR/trace */
 	bool preload;			/* libfiu's POSIX preload in batond */
+	const char *forkalloc_shim;	/* libforkalloc.so to preload (clause
+					 * S1), or NULL; not with preload */
 	int hang_seconds;		/* BATON_HANG_SECONDS; default 30 */
 	int load_concurrency;		/* 0: no load */
 	bool ipv6;			/* listen on [::1] */
@@ -46,6 +48,7 @@ struct scen_opts {
 struct scen {
 	struct scen_opts o;
 	char run_dir[256], sock[256], pidfile[256], log[256], trace[256];
+	char forkalloc_log[256];
 	struct notifyrec notify;
 	pid_t root;			/* this process */
 	pid_t first_master;

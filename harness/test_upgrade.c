@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +18,8 @@
 
 #include "channel.h"
 #include "contract.h"
+#include "ctlc.h"
+#include "fdutil.h"
 #include "proc.h"
 #include "scenario.h"
 #include "testutil.h"
@@ -31,6 +35,9 @@ static struct scen_opts base_opts(const char *name)
 		.listeners = 1,
 		.upgrade_timeout_ms = 2000,
 		.load_concurrency = 8,
+		/* every scenario here also proves the children allocate
+		 * nothing between fork and exec (clause S1) */
+		.forkalloc_shim = tu_beside_batond("libforkalloc.so"),
 	};
 	return o;
 }
@@ -500,6 +507,152 @@ static void worker_upgrade_300_listeners(void **state)
 	scen_result_free(&res);
 }
 
+/* The allocator shim sees an allocation between fork and exec, and only
+ * that: forkprobe does one and then none. */
+static void forkalloc_shim_works(void **state)
+{
+	char log[600], out[512] = "";
+	char *argv[] = {(char *)tu_beside_batond("forkprobe"), "alloc", NULL};
+	char env_log[700], env_pre[700];
+	char *env[] = {env_log, env_pre, NULL};
+	struct proc_spawn ps = {.argv = argv, .env_set = env};
+	int status;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	snprintf(log, sizeof log, "%s/forkalloc.log", tu_dir(SUITE, "forkalloc"));
+	unlink(log);
+	snprintf(env_log, sizeof env_log, "BATON_FORKALLOC_LOG=%s", log);
+	snprintf(env_pre, sizeof env_pre, "LD_PRELOAD=%s", tu_beside_batond("libforkalloc.so"));
+	argv[1] = "clean";
+	pid = proc_spawn(&ps, NULL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(access(log, F_OK), -1);
+	argv[1] = "alloc";
+	pid = proc_spawn(&ps, NULL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	f = fopen(log, "re");
+	assert_non_null(f);
+	assert_non_null(fgets(out, sizeof out, f));
+	fclose(f);
+	assert_non_null(strstr(out, "allocated 64 bytes between fork and exec"));
+}
+
+/* The new side closes the fds of workers that are stopped or gone, so no
+ * fd stays open without an owner (a Sōzu defect).  Built by hand: a state
+ * with one RUNNING worker (played by this test) and one STOPPED worker,
+ * both with live socket pairs, handed to `batond main` directly. */
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	return fd;
+}
+
+static bool fd_in_table(const struct fdutil_entry *fds, size_t n, int fd)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i].fd == fd)
+			return true;
+	return false;
+}
+
+static void stopped_worker_fds_closed(void **state)
+{
+	const char *dir = tu_dir(SUITE, "stopped-worker");
+	char sock[300], pidf[300], doc[2048], log[300];
+	int lfd, run_ch[2], run_scm[2], stop_ch[2], stop_scm[2], conf[2], sfd;
+	int keep[7];
+	char args[4][16];
+	char *argv[12];
+	struct proc_spawn ps = {.argv = argv, .keep_fds = keep, .n_keep = 7};
+	struct channel ch;
+	char *payload;
+	size_t len;
+	struct fdutil_entry *fds;
+	size_t n;
+	json_t *st = NULL;
+	struct ctlc_pending pend;
+	pid_t pid;
+
+	(void)state;
+	snprintf(sock, sizeof sock, "%s/baton.sock", dir);
+	snprintf(pidf, sizeof pidf, "%s/baton.pid", dir);
+	snprintf(log, sizeof log, "%s/batond.log", dir);
+	lfd = listen_unix(sock);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, run_ch), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, run_scm), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stop_ch), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stop_scm), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conf), 0);
+	snprintf(doc, sizeof doc,
+		 "{\"format\":\"baton-upgrade-state\",\"version\":1,\"boot_generation\":4,"
+		 "\"command_socket_fd\":%d,\"config\":{\"command_socket\":\"%s\","
+		 "\"command_buffer_size\":4096,\"max_command_buffer_size\":65536,"
+		 "\"pid_file_path\":\"%s\",\"worker_count\":1,\"upgrade_timeout_ms\":2000,"
+		 "\"listeners\":[]},\"next_client_id\":0,\"next_session_id\":0,"
+		 "\"next_task_id\":0,\"next_worker_id\":2,\"workers\":["
+		 "{\"id\":0,\"pid\":%d,\"run_state\":\"RUNNING\",\"channel_fd\":%d,\"scm_fd\":%d},"
+		 "{\"id\":1,\"pid\":%d,\"run_state\":\"STOPPED\",\"channel_fd\":%d,\"scm_fd\":%d}],"
+		 "\"state\":{\"clusters\":{}}}",
+		 lfd, sock, pidf, (int)getpid(), run_ch[1], run_scm[1], (int)getpid(),
+		 stop_ch[1], stop_scm[1]);
+	sfd = state_file(doc);
+	keep[0] = lfd, keep[1] = run_ch[1], keep[2] = run_scm[1], keep[3] = stop_ch[1];
+	keep[4] = stop_scm[1], keep[5] = conf[1], keep[6] = sfd;
+	snprintf(args[0], 16, "%d", conf[1]);
+	snprintf(args[1], 16, "%d", sfd);
+	argv[0] = (char *)tu_batond();
+	argv[1] = "main";
+	argv[2] = "--fd", argv[3] = args[0], argv[4] = "--upgrade-fd", argv[5] = args[1];
+	argv[6] = "--command-buffer-size", argv[7] = "4096";
+	argv[8] = "--max-command-buffer-size", argv[9] = "65536", argv[10] = NULL;
+	ps.log_path = log;
+	pid = proc_spawn(&ps, NULL);
+	assert_true(pid > 0);
+	for (int i = 1; i < 7; i++)
+		if (i != 5)
+			close(keep[i]);
+	close(conf[1]);
+	assert_int_equal(channel_init(&ch, conf[0], 4096, 65536, NULL), 0);
+	assert_int_equal(channel_recv(&ch, &payload, &len, 3000, NULL), 0);
+	assert_non_null(strstr(payload, "\"ok\":true"));
+	free(payload);
+	channel_close(&ch);
+	/* the new master serves: its table is its inventory, without the
+	 * STOPPED worker's two fds */
+	/* status and /proc while the status connection is open: one moment */
+	assert_int_equal(ctlc_begin(sock, "{\"command\":\"status\"}", &pend, NULL), 0);
+	assert_int_equal(ctlc_poll(&pend, 2000, &st, NULL), 1);
+	assert_int_equal(json_integer_value(json_object_get(st, "pid")), pid);
+	assert_int_equal(fdutil_list(pid, &fds, &n, NULL), 0);
+	ctlc_end(&pend);
+	assert_false(fd_in_table(fds, n, stop_ch[1]));
+	assert_false(fd_in_table(fds, n, stop_scm[1]));
+	assert_true(fd_in_table(fds, n, run_ch[1]));
+	assert_int_equal(n, json_array_size(json_object_get(st, "fds")));
+	assert_int_equal(json_array_size(json_object_get(json_object_get(st, "state"),
+							 "workers")), 1);
+	free(fds);
+	json_decref(st);
+	close(lfd);
+	/* our "worker" leaves: the master drops it and stops at once */
+	close(run_ch[0]);
+	close(run_scm[0]);
+	close(stop_ch[0]);
+	close(stop_scm[0]);
+	kill(pid, SIGTERM);
+	assert_int_equal(proc_wait_gone(pid, 5000), 0);
+}
+
 /* A failed assertion leaves the scenario's processes behind: kill them
  * by pid so the next test starts from nothing. */
 static int kill_leftovers(void **state)
@@ -526,6 +679,8 @@ int main(void)
 		T(notify_transcript),
 		T(contract_can_fail),
 		T(worker_upgrade_300_listeners),
+		T(forkalloc_shim_works),
+		T(stopped_worker_fds_closed),
 	};
 	int failures;
 

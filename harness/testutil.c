@@ -39,6 +39,19 @@ const char *tu_batond(void)
 	return path;
 }
 
+const char *tu_beside_batond(const char *name)
+{
+	static char path[8][PATH_MAX];
+	static unsigned k;
+	const char *b = tu_batond();
+	const char *slash = strrchr(b, '/');
+	char *out = path[k++ % 8];
+
+	snprintf(out, PATH_MAX, "%.*s/%s", slash ? (int)(slash - b) : 1,
+		 slash ? b : ".", name);
+	return out;
+}
+
 const char *tu_dir(const char *suite, const char *name)
 {
 	static char dir[512];

@@ -8,6 +8,8 @@
 
 /* BATOND from the environment, else batond beside this executable. */
 const char *tu_batond(void);
+/* A file beside batond (libforkalloc.so, faultcheck, forkprobe). */
+const char *tu_beside_batond(const char *name);
 /* /tmp/baton-<suite>-<pid>/<name>, created; the suite's base is removed by
  * tu_cleanup when every test passed. */
 const char *tu_dir(const char *suite, const char *name);

@@ -497,7 +497,14 @@ static int init_common(struct hub *h, const char *self_path, struct bt_err *err)
 
 static int serve_commands(struct hub *h, struct bt_err *err)
 {
-	if (hub_watch(h, h->base.command_socket_fd, EPOLLIN, EV_COMMAND, 0))
+	int fd = h->base.command_socket_fd, fl = fcntl(fd, F_GETFL);
+
+	/* an adopted listener may come blocking: accept must never block
+	 * the loop */
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return err_set(err, "setup", errno,
+			       "cannot make the command socket (fd %d) non-blocking", fd);
+	if (hub_watch(h, fd, EPOLLIN, EV_COMMAND, 0))
 		return err_set(err, "setup", errno, "epoll_ctl on the command socket failed");
 	h->serving = true;
 	return 0;
