@@ -87,12 +87,12 @@ static void fill_paths(struct scen *s)
 static int spawn_master(struct scen *s, struct bt_err *err)
 {
 	char workers[16], timeout[16], notify[300], faults[1200], trace[300],
-		hang[48], preload[300], falog[300];
+		hang[48], preload[300], falog[300], faonly[4200];
 	char **argv = calloc(16 + 2 * (size_t)s->o.listeners, sizeof *argv);
 	char *env[16];
 	static char *const unset[] = {"BATON_FAULTS", "BATON_FAULT_TRACE", "LD_PRELOAD",
 				      "NOTIFY_SOCKET", "BATON_HANG_SECONDS",
-				      "BATON_FORKALLOC_LOG", NULL};
+				      "BATON_FORKALLOC_LOG", "BATON_FORKALLOC_ONLY", NULL};
 	struct proc_spawn ps = {.env_set = env, .env_unset = unset,
 				.log_path = s->log};
 	const char *addr = s->o.ipv6 ? "[::1]:0" : "127.0.0.1:0";
@@ -136,6 +136,8 @@ static int spawn_master(struct scen *s, struct bt_err *err)
 		env[e++] = preload;
 		snprintf(falog, sizeof falog, "BATON_FORKALLOC_LOG=%s", s->forkalloc_log);
 		env[e++] = falog;
+		snprintf(faonly, sizeof faonly, "BATON_FORKALLOC_ONLY=%s", s->o.batond);
+		env[e++] = faonly;
 	}
 	for (size_t i = 0; s->o.extra_env && s->o.extra_env[i] && e < 15; i++)
 		env[e++] = s->o.extra_env[i];

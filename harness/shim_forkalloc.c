@@ -6,7 +6,8 @@
  * `Command::exec` built its argv there.  This shim marks the child in a
  * pthread_atfork handler, and from then until exec (which replaces the
  * whole image, shim state included) malloc, calloc and realloc return
- * NULL with ENOMEM and append one line to $BATON_FORKALLOC_LOG:
+ * NULL with ENOMEM and append one line to $BATON_FORKALLOC_LOG
+ * (only in children of $BATON_FORKALLOC_ONLY's executable, when set):
  *     forkalloc: pid 1234 (parent 1200) allocated 64 bytes between fork and exec
  * The harness's scenarios preload it into batond and report any line as a
  * violation (clause S1).
@@ -88,9 +89,27 @@ static void report(size_t size)
 	syscall(SYS_close, fd);
 }
 
+/* BATON_FORKALLOC_ONLY=PATH limits the shim to children of that
+ * executable: a shell script standing in for a broken new binary may fork
+ * and allocate as it likes, it is not the code under test. */
+static bool watched(void)
+{
+	const char *only = getenv("BATON_FORKALLOC_ONLY");
+	char exe[4096];
+	long n;
+
+	if (!only)
+		return true;
+	n = syscall(SYS_readlink, "/proc/self/exe", exe, sizeof exe - 1);
+	if (n < 0)
+		return true;
+	exe[n] = 0;
+	return strcmp(exe, only) == 0;
+}
+
 static bool refuse(size_t size)
 {
-	if (!in_forked_child)
+	if (!in_forked_child || !watched())
 		return false;
 	report(size);
 	errno = ENOMEM;
