@@ -22,7 +22,7 @@ TEST_SRCS := $(wildcard harness/test_*.c)
 TESTS     := $(TEST_SRCS:harness/%.c=$(BUILD)/%)
 PROGS     := $(patsubst harness/main_%.c,$(BUILD)/%,$(wildcard harness/main_*.c))
 
-.PHONY: all check faultcheck repro deps clean help tests
+.PHONY: all check faultcheck repro mutants memcheck sanitize coverage gate deps clean help tests
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/batond $(PROGS) $(BUILD)/libforkalloc.so
@@ -33,6 +33,11 @@ help:
 	@echo "make faultcheck the fault campaign on batond (SHARD=I/N, ONLY=GLOB)"
 	@echo "make repro FAULT='old/write@2:error=ENOSPC:persistent'  one cell, verbose,"
 	@echo "                artifacts under build/repro/ (BATOND=path for another build)"
+	@echo "make mutants    the mutant gate: every faults/mutants/*.patch must be caught"
+	@echo "make memcheck   suites + a faultcheck subset under valgrind; fd leaks fail too"
+	@echo "make sanitize   clang ASan+UBSan+LSan build; check, corpus replay, faultcheck subset"
+	@echo "make coverage   line and branch coverage of src/ after check + faultcheck"
+	@echo "make gate       every stage above, JUnit per stage, a summary table"
 	@echo "make deps       install missing Debian packages (as root) or print the command"
 	@echo "make clean      remove build/"
 
@@ -95,6 +100,26 @@ repro: deps
 	@test -n "$(FAULT)" || { echo "usage: make repro FAULT='POINT@N:KIND[=ERRNO][:MODE]'" >&2; exit 2; }
 	@$(MAKE) --no-print-directory all
 	@$(BUILD)/faultcheck $(FAULTCHECK_ARGS) --repro '$(FAULT)'
+
+gate: deps
+	@BUILD=$(BUILD) ci/gate $(STAGES)
+
+mutants: deps
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) ci/mutants $(MUTANTS)
+
+coverage: deps
+	@ci/install-deps coverage
+	@BUILD=$(BUILD) ci/coverage
+
+sanitize: deps
+	@ci/install-deps sanitize
+	@BUILD=$(BUILD) ci/sanitize
+
+memcheck: deps
+	@ci/install-deps memcheck
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) ci/memcheck
 
 clean:
 	rm -rf $(BUILD)

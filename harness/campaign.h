@@ -33,6 +33,7 @@ struct campaign_opts {
 	int cell_timeout_ms;
 	bool list_only;
 	bool exhaustive;		/* every N even for the allocators */
+	bool no_preload;		/* batond without libfiu's preload */
 	bool verbose;
 };
 

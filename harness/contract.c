@@ -32,16 +32,18 @@ void contract_add(struct contract_report *rep, const char *clause,
 	va_end(ap);
 }
 
-/* argv[1] of a batond process: "start", "main", "worker", or "". */
+/* The word after "batond" on a batond command line, whatever runs it
+ * (valgrind puts its own words first): start/main are masters. */
 static const char *batond_role(const struct proc_info *p)
 {
-	const char *sp = strchr(p->cmdline, ' ');
+	const char *b = strstr(p->cmdline, "batond ");
 
-	if (!sp || !strstr(p->cmdline, "batond"))
+	if (!b)
 		return "";
-	if (strncmp(sp + 1, "start", 5) == 0 || strncmp(sp + 1, "main", 4) == 0)
+	b += 7;
+	if (strncmp(b, "start", 5) == 0 || strncmp(b, "main", 4) == 0)
 		return "master";
-	if (strncmp(sp + 1, "worker", 6) == 0)
+	if (strncmp(b, "worker", 6) == 0)
 		return "worker";
 	return "";
 }
@@ -204,6 +206,16 @@ static bool pid_in_state(const struct state *s, pid_t pid)
 	return false;
 }
 
+static bool proc_listed_alive(const struct observation *o, pid_t pid);
+
+static pid_t worker_pid_of(const struct state *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->n_workers; i++)
+		if (s->workers[i].id == id)
+			return s->workers[i].pid;
+	return -1;
+}
+
 static void check_c4(const struct contract_input *in, struct contract_report *rep)
 {
 	const struct observation *b = in->before, *a = in->after;
@@ -233,6 +245,24 @@ static void check_c4(const struct contract_input *in, struct contract_report *re
 			if (!replaced && !pid_in_state(&a->state, p))
 				contract_add(rep, "C4", "worker pid %d is gone from the state", (int)p);
 		}
+	/* every worker process alive before is alive after (but the one a
+	 * worker upgrade replaced): a worker the state forgot would exit
+	 * quietly when its master does, without a failed request */
+	for (size_t i = 0; i < b->n_procs; i++) {
+		const struct proc_info *p = &b->procs[i];
+		bool replaced = in->up->kind == UPGRADE_WORKER && in->up->ok &&
+				b->have_state &&
+				p->pid == worker_pid_of(&b->state, in->up->worker_id);
+
+		if (p->state == 'Z' || strcmp(batond_role(p), "worker") != 0 || replaced)
+			continue;
+		if (!proc_listed_alive(a, p->pid))
+			contract_add(rep, "C4", "worker pid %d, alive before the upgrade, "
+				     "is gone", (int)p->pid);
+		else if (a->have_state && !pid_in_state(&a->state, p->pid))
+			contract_add(rep, "C4", "worker pid %d is alive but not in the "
+				     "state", (int)p->pid);
+	}
 	for (size_t i = 0; i < b->n_listeners && i < a->n_listeners; i++) {
 		if (a->listener_inode[i] != b->listener_inode[i])
 			contract_add(rep, "C4", "listener %zu is a different socket: inode "

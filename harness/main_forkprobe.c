@@ -22,10 +22,14 @@ int main(int argc, char **argv)
 	pid = fork();
 	if (pid == 0) {
 		if (!strcmp(argv[1], "alloc")) {
-			/* what a careless child does: build a string */
-			char *volatile s = malloc(64);
+			/* what a careless child does: build its argv after fork */
+			char *arg = malloc(64);
+			char *const built[] = {"/bin/true", arg, NULL};
 
-			(void)s;
+			if (arg)
+				snprintf(arg, 64, "--built-after-fork");
+			execv(built[0], arg ? built : args);
+			_exit(127);
 		}
 		execv(args[0], args);
 		_exit(127);

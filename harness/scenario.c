@@ -22,6 +22,14 @@
 
 #define FIU_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
 
+int scen_time_scale(void)
+{
+	const char *v = getenv("BATON_TIME_SCALE");
+	int k = v ? atoi(v) : 1;
+
+	return k >= 1 && k <= 100 ? k : 1;
+}
+
 static int mkdir_p(const char *path)
 {
 	char tmp[512];
@@ -88,7 +96,8 @@ static int spawn_master(struct scen *s, struct bt_err *err)
 {
 	char workers[16], timeout[16], notify[300], faults[1200], trace[300],
 		hang[48], preload[300], falog[300], faonly[4200];
-	char **argv = calloc(16 + 2 * (size_t)s->o.listeners, sizeof *argv);
+	char **argv = calloc(48 + 2 * (size_t)s->o.listeners, sizeof *argv);
+	char wrapper[1024];
 	char *env[16];
 	static char *const unset[] = {"BATON_FAULTS", "BATON_FAULT_TRACE", "LD_PRELOAD",
 				      "NOTIFY_SOCKET", "BATON_HANG_SECONDS",
@@ -101,6 +110,13 @@ static int spawn_master(struct scen *s, struct bt_err *err)
 
 	snprintf(workers, sizeof workers, "%d", s->o.workers);
 	snprintf(timeout, sizeof timeout, "%d", s->o.upgrade_timeout_ms);
+	/* BATON_WRAPPER (memcheck: "valgrind --trace-children=yes ...")
+	 * runs batond under another program; words split on spaces */
+	if (getenv("BATON_WRAPPER") && *getenv("BATON_WRAPPER")) {
+		snprintf(wrapper, sizeof wrapper, "%s", getenv("BATON_WRAPPER"));
+		for (char *w = strtok(wrapper, " "); w && a < 32; w = strtok(NULL, " "))
+			argv[a++] = w;
+	}
 	argv[a++] = (char *)s->o.batond;
 	argv[a++] = "start";
 	argv[a++] = "--runtime-dir";
@@ -153,7 +169,7 @@ static int spawn_master(struct scen *s, struct bt_err *err)
 
 static int wait_serving(struct scen *s, struct bt_err *err)
 {
-	long long deadline = proc_now_ms() + 10000;
+	long long deadline = proc_now_ms() + 10000LL * scen_time_scale();
 	char tail[600];
 
 	while (proc_now_ms() < deadline) {
@@ -193,6 +209,8 @@ int scen_start(struct scen *s, const struct scen_opts *o, struct bt_err *err)
 		s->o.listeners = 1;
 	if (!s->o.upgrade_timeout_ms)
 		s->o.upgrade_timeout_ms = 2000;
+	/* slow runs (valgrind, coverage) stretch every deadline alike */
+	s->o.upgrade_timeout_ms *= scen_time_scale();
 	if (!s->o.hang_seconds)
 		s->o.hang_seconds = 30;
 	s->root = getpid();
@@ -326,6 +344,23 @@ static void observe_forkalloc(struct scen *s, struct observation *obs)
 	fclose(f);
 }
 
+/* A process cannot open an fd at or above the RLIMIT_NOFILE it sees
+ * (status reports it as fd_limit): those belong to a tool it runs under,
+ * like valgrind, which keeps its own fds there and shows the process a
+ * lower limit than /proc does. */
+static void drop_unreachable_fds(struct observation *obs)
+{
+	json_int_t limit = json_integer_value(json_object_get(obs->status, "fd_limit"));
+	size_t k = 0;
+
+	if (limit <= 0)
+		return;
+	for (size_t i = 0; i < obs->n_fds; i++)
+		if (obs->fds[i].fd < limit)
+			obs->fds[k++] = obs->fds[i];
+	obs->n_fds = k;
+}
+
 /* status, then the fd table while our connection is still open, so the
  * inventory and /proc describe the same moment. */
 static void observe_master(struct scen *s, struct observation *obs)
@@ -340,6 +375,7 @@ static void observe_master(struct scen *s, struct observation *obs)
 		obs->master = (pid_t)json_integer_value(json_object_get(a, "pid"));
 		obs->status = a;
 		fdutil_list(obs->master, &obs->fds, &obs->n_fds, NULL);
+		drop_unreachable_fds(obs);
 		text = json_dumps(json_object_get(a, "state"), JSON_COMPACT);
 		if (text && state_json_parse(text, strlen(text), 0, &obs->state, NULL) == 0)
 			obs->have_state = true;
@@ -401,7 +437,7 @@ static void run_upgrade(struct scen *s, const char *request, pid_t old,
 
 	u->deadline_ms = s->o.upgrade_timeout_ms;
 	u->started_ms = proc_now_ms();
-	give_up = u->started_ms + u->deadline_ms + 5000;
+	give_up = u->started_ms + u->deadline_ms + 5000LL * scen_time_scale();
 	if (ctlc_begin(s->sock, request, &p, &err)) {
 		snprintf(u->answer_error, sizeof u->answer_error, "%s", err.msg);
 		u->ended_ms = proc_now_ms();
@@ -503,16 +539,36 @@ void scen_settle(struct scen *s, const struct observation *before,
 		 const struct upgrade_record *u)
 {
 	if (u->kind == UPGRADE_MASTER && u->ok)
-		proc_wait_gone(before->master, 3000);
+		proc_wait_gone(before->master, 3000 * scen_time_scale());
 	if (u->kind == UPGRADE_WORKER && u->ok) {
 		pid_t old = worker_pid(before, u->worker_id);
 
 		if (old > 0)
-			proc_wait_gone(old, 8000);
+			proc_wait_gone(old, 8000 * scen_time_scale());
 	}
 	proc_sleep_ms(10);
 	proc_reap_all();
 	(void)s;
+}
+
+static void wait_descendants_gone(pid_t root, int timeout_ms)
+{
+	long long deadline = proc_now_ms() + timeout_ms;
+
+	while (proc_now_ms() < deadline) {
+		struct proc_info *v = NULL;
+		size_t n = 0, alive = 0;
+
+		proc_reap_all();
+		if (proc_descendants(root, &v, &n, NULL) != 0)
+			return;
+		for (size_t i = 0; i < n; i++)
+			alive += v[i].state != 'Z';
+		free(v);
+		if (alive == 0)
+			return;
+		proc_sleep_ms(10);
+	}
 }
 
 void scen_stop(struct scen *s)
@@ -523,10 +579,16 @@ void scen_stop(struct scen *s)
 	scen_load_stop(s);
 	master = ctlc_status(s->sock, 500, NULL);
 	if (master > 0) {
-		ctlc_call(s->sock, "{\"command\":\"stop\",\"mode\":\"hard\"}", 1000, &a, NULL);
+		ctlc_call(s->sock, "{\"command\":\"stop\",\"mode\":\"hard\"}",
+			  1000 * scen_time_scale(), &a, NULL);
 		json_decref(a);
-		proc_wait_gone(master, 3000);
+		/* a clean exit, so memcheck and coverage see it finish */
+		proc_wait_gone(master, 3000 * scen_time_scale());
 	}
+	/* the workers were told to stop too: let them exit on their own
+	 * (leak checkers and coverage write at exit) before anything is
+	 * killed */
+	wait_descendants_gone(s->root, 1000 * scen_time_scale());
 	proc_kill_tree(s->root, 3000);
 	proc_reap_all();
 	notifyrec_close(&s->notify);

@@ -76,6 +76,10 @@ void scen_settle(struct scen *s, const struct observation *before,
 		 const struct upgrade_record *u);
 void scen_stop(struct scen *s);
 
+/* BATON_TIME_SCALE (1..100, default 1): every deadline of a scenario is
+ * multiplied by it, for runs under valgrind or coverage. */
+int scen_time_scale(void);
+
 /* One whole scenario. */
 struct scen_run_opts {
 	enum upgrade_kind kind;

@@ -135,15 +135,13 @@ int main(void)
 		cmocka_unit_test(reference_passes),
 		cmocka_unit_test(catalogue_mismatch_fails),
 	};
-	const char *b = tu_batond();
 	int failures;
 
 	if (tu_setup())
 		return 1;
-	snprintf(faultcheck, sizeof faultcheck, "%.*s/faultcheck",
-		 (int)(strrchr(b, '/') - b), b);
-	snprintf(mutant, sizeof mutant, "%.*s/mutants/no-waitpid/build/batond",
-		 (int)(strrchr(b, '/') - b), b);
+	snprintf(faultcheck, sizeof faultcheck, "%s", tu_beside_self("faultcheck"));
+	snprintf(mutant, sizeof mutant, "%s",
+		 tu_beside_self("mutants/no-waitpid/build/batond"));
 	if (access(mutant, X_OK) != 0) {
 		fprintf(stderr, "the mutant %s is not built (make tests builds it)\n", mutant);
 		return 1;

@@ -39,25 +39,39 @@ const char *tu_batond(void)
 	return path;
 }
 
-const char *tu_beside_batond(const char *name)
+const char *tu_beside_self(const char *name)
 {
 	static char path[8][PATH_MAX];
 	static unsigned k;
-	const char *b = tu_batond();
-	const char *slash = strrchr(b, '/');
+	char self[PATH_MAX];
 	char *out = path[k++ % 8];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash;
 
-	snprintf(out, PATH_MAX, "%.*s/%s", slash ? (int)(slash - b) : 1,
-		 slash ? b : ".", name);
+	self[n > 0 ? n : 0] = 0;
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(out, PATH_MAX, "%s/%s", slash ? self : ".", name);
 	return out;
+}
+
+/* BATON_TMP moves the scratch directories (memcheck keeps them under
+ * build/); BATON_KEEP=1 keeps them even when every test passed. */
+static void suite_base(const char *suite, char *buf, size_t len)
+{
+	const char *tmp = getenv("BATON_TMP");
+
+	snprintf(buf, len, "%s/baton-%s-%d", tmp && *tmp ? tmp : "/tmp", suite,
+		 (int)getpid());
 }
 
 const char *tu_dir(const char *suite, const char *name)
 {
 	static char dir[512];
-	char base[256];
+	char base[400];
 
-	snprintf(base, sizeof base, "/tmp/baton-%s-%d", suite, (int)getpid());
+	suite_base(suite, base, sizeof base);
 	mkdir(base, 0755);
 	snprintf(dir, sizeof dir, "%s/%s", base, name);
 	mkdir(dir, 0755);
@@ -66,15 +80,16 @@ const char *tu_dir(const char *suite, const char *name)
 
 void tu_cleanup(const char *suite, int failures)
 {
-	char cmd[300];
+	char base[400], cmd[500];
 
-	if (failures) {
-		fprintf(stderr, "artifacts kept in /tmp/baton-%s-%d\n", suite, (int)getpid());
+	suite_base(suite, base, sizeof base);
+	if (failures || (getenv("BATON_KEEP") && *getenv("BATON_KEEP") == '1')) {
+		fprintf(stderr, "artifacts kept in %s\n", base);
 		return;
 	}
-	snprintf(cmd, sizeof cmd, "rm -rf /tmp/baton-%s-%d", suite, (int)getpid());
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
 	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove /tmp/baton-%s-%d\n", suite, (int)getpid());
+		fprintf(stderr, "could not remove %s\n", base);
 }
 
 int tu_setup(void)

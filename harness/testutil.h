@@ -8,8 +8,9 @@
 
 /* BATOND from the environment, else batond beside this executable. */
 const char *tu_batond(void);
-/* A file beside batond (libforkalloc.so, faultcheck, forkprobe). */
-const char *tu_beside_batond(const char *name);
+/* A harness file beside this test binary (libforkalloc.so, faultcheck,
+ * forkprobe): the harness's, whichever batond is under test. */
+const char *tu_beside_self(const char *name);
 /* /tmp/baton-<suite>-<pid>/<name>, created; the suite's base is removed by
  * tu_cleanup when every test passed. */
 const char *tu_dir(const char *suite, const char *name);

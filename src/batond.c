@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -307,6 +308,14 @@ bad:
 
 /* --- main (new side) --- */
 
+/* A new master that gives up closes everything it was handed before it
+ * exits: the old master keeps its own copies, and no fd is left to the
+ * exit path to tidy. */
+static void close_handed_over(void)
+{
+	syscall(SYS_close_range, 3, ~0U, 0);
+}
+
 static int cmd_main(int argc, char **argv, const char *self)
 {
 	struct upgrade_new_args a;
@@ -314,6 +323,7 @@ static int cmd_main(int argc, char **argv, const char *self)
 	struct state st;
 	struct bt_err err = {0};
 	char msg[1400];
+	int rc;
 
 	if (upgrade_new_parse_args(argc, argv, &a, &err)) {
 		fprintf(stderr, "batond main: %s\n%s", err_format(&err, msg, sizeof msg),
@@ -324,9 +334,13 @@ static int cmd_main(int argc, char **argv, const char *self)
 		fprintf(stderr, "batond main: upgrade refused: %s\n",
 			err_format(&err, msg, sizeof msg));
 		upgrade_new_fail(&confirm, &err);
+		close_handed_over();
 		return 1;
 	}
-	return hub_main_adopted(&st, &confirm, self);
+	rc = hub_main_adopted(&st, &confirm, self);
+	if (rc != 0)
+		close_handed_over();
+	return rc;
 }
 
 /* --- worker --- */

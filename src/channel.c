@@ -75,7 +75,8 @@ int channel_frame_decode(const unsigned char *buf, size_t len,
 		return 0;
 	for (int i = CHANNEL_HEADER - 1; i >= 0; i--)
 		n = (n << 8) | buf[i];
-	if (n > max_frame || n + CHANNEL_HEADER > max_frame)
+	/* n + CHANNEL_HEADER would wrap for n near 2^64: compare the other way */
+	if (n > max_frame || max_frame - n < CHANNEL_HEADER)
 		return err_set(err, "channel-read", EMSGSIZE,
 			       "a frame of %llu bytes (plus the %d-byte header) "
 			       "exceeds the max buffer size of %zu bytes",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -234,6 +235,7 @@ static json_t *inventory(const struct hub *h)
 
 static void cmd_status(struct hub *h, uint32_t client)
 {
+	struct rlimit rl;
 	struct state snap;
 	struct bt_err err;
 	char *text = NULL;
@@ -249,11 +251,15 @@ static void cmd_status(struct hub *h, uint32_t client)
 	state_free(&snap);
 	st = json_loadb(text, len, 0, NULL);
 	free(text);
+	/* fd_limit: the RLIMIT_NOFILE this process sees; an fd at or above it
+	 * cannot be the master's (valgrind keeps its own fds up there) */
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		rl.rlim_cur = 0;
 	hub_answer(h, client,
-		   json_pack("{s:b, s:i, s:s, s:o, s:o, s:b, s:b, s:I, s:s}", "ok", 1,
+		   json_pack("{s:b, s:i, s:s, s:o, s:o, s:I, s:b, s:b, s:I, s:s}", "ok", 1,
 			     "pid", (int)getpid(), "role", "master", "state",
-			     st ? st : json_null(), "fds", inventory(h),
-			     "upgrade_in_flight", h->mup.active,
+			     st ? st : json_null(), "fds", inventory(h), "fd_limit",
+			     (json_int_t)rl.rlim_cur, "upgrade_in_flight", h->mup.active,
 			     "worker_upgrade_in_flight", h->wup.phase != WUP_IDLE,
 			     "uptime_ms", (json_int_t)(channel_now_ms() - h->started_ms),
 			     "binary", h->self_path));

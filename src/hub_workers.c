@@ -118,6 +118,21 @@ static void close_pair(int p[2])
 	p[0] = p[1] = -1;
 }
 
+/* If the worker's channel holds the error frame of a failed exec, make it
+ * the error.  The child has exited: everything it wrote is there. */
+static void exec_failure(struct hub_worker *w, struct bt_err *err)
+{
+	char *payload = NULL, step[48];
+	size_t len;
+	int e;
+
+	if (channel_fill(&w->ch, 0, NULL) > 0 &&
+	    channel_next(&w->ch, &payload, &len, NULL) > 0 &&
+	    spawn_parse_exec_error(payload, step, sizeof step, &e) == 0)
+		err_set(err, step, e, "worker %u could not start the new binary", w->id);
+	free(payload);
+}
+
 /* Fork+exec `batond worker`, then hand it the listeners.  On error the
  * child (if any) is killed and reaped, and no fd is left. */
 int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
@@ -190,13 +205,20 @@ int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
 	if (scm_send(w->scm_fd, lfds, (const char *const *)names, n,
 		     (int)h->base.config.upgrade_timeout_ms, err)) {
 		err_step(err, "worker/listeners-give");
-		goto fail;
+		/* the child may have failed first (exec): its report is the
+		 * cause, the broken pipe only the consequence (killing a
+		 * child that already exited changes nothing) */
+		kill(pid, SIGKILL);
+		spawn_wait(pid, NULL, 0);
+		exec_failure(w, err);
+		goto reaped;
 	}
 	*out = w;
 	return 0;
 fail:
 	kill(pid, SIGKILL);
 	spawn_wait(pid, NULL, 0);
+reaped:
 	hub_drop_worker(h, w);
 	return -1;
 }
