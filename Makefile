@@ -8,6 +8,9 @@ WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 CPPFLAGS_ALL := -D_GNU_SOURCE -DFIU_ENABLE=1 -Isrc -Iharness
 CFLAGS_ALL   := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL   := -ljansson -lfiu -pthread $(EXTRA_LDLIBS)
+# LD_PRELOAD shims run inside other programs: never with the sanitizer or
+# coverage flags of the build (EXTRA_*), which would bring a runtime along
+SHIM_CFLAGS  := -std=gnu11 $(WARN) -O2 -g -fPIC -shared
 
 LIB_SRCS  := $(filter-out src/batond.c,$(wildcard src/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -73,7 +76,7 @@ $(BUILD)/%: $(BUILD)/obj/harness/main_%.o $(HLIB) $(LIB)
 $(BUILD)/lib%.so: harness/shim_%.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  SHIM    $@"
-	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fPIC -shared -o $@ $< -pthread
+	@gcc $(CPPFLAGS_ALL) $(SHIM_CFLAGS) -o $@ $< -pthread
 
 # batond with one mutant patch applied (ci/build-mutant); test_faultcheck
 # proves the campaign catches the one below.

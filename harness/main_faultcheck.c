@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blackbox.h"
 #include "campaign.h"
 #include "state_json.h"
 
@@ -20,11 +21,21 @@ static const char usage[] =
 	"  --repro-dir DIR      artifacts of --repro (default build/repro)\n"
 	"  --timeout MS         the upgrade deadline in each cell (default 400)\n"
 	"  --list               print the cells, run nothing\n"
+	"  --no-preload         run batond without libfiu's POSIX preload (for\n"
+	"                       sanitizer builds; libc-layer rows then cannot fire)\n"
 	"  --exhaustive         every hit N of the allocator points too (they are\n"
 	"                       sampled to 32 hits by default)\n"
 	"  --verbose            name each failing cell as it fails\n"
+	"  --target NAME        reference (default: the campaign above), or a real\n"
+	"                       daemon judged as a black box: nginx, haproxy,\n"
+	"                       haproxy-classic (see harness/blackbox.h)\n"
+	"  --upgrades N         black box: upgrades in a row (default 5)\n"
+	"  --concurrency N      black box: connections in flight (default 8, 0: no load)\n"
+	"  --faults LIST        black box: fault specs, or none (default: a list of\n"
+	"                       libc calls failing in the old and new master)\n"
 	"Exit status: 0 every cell passed, 1 a cell failed or a point never fired\n"
-	"or the catalogue disagrees with batond, 2 a usage or setup error.\n";
+	"or the catalogue disagrees with batond, 2 a usage or setup error,\n"
+	"77 the black-box daemon is not installed (skipped, never passed).\n";
 
 static const char *absolute(const char *path, char *buf, size_t len)
 {
@@ -56,6 +67,7 @@ int main(int argc, char **argv)
 		.cell_timeout_ms = 60000,
 	};
 	const char *repro = NULL;
+	struct bb_opts bb = {0};
 	static char work_abs[4096], reports_abs[4096], repro_abs[4096];
 	char self[4096];
 	ssize_t n;
@@ -68,6 +80,8 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--list")) {
 			o.list_only = true;
+		} else if (!strcmp(a, "--no-preload")) {
+			o.no_preload = true;
 		} else if (!strcmp(a, "--exhaustive")) {
 			o.exhaustive = true;
 		} else if (!strcmp(a, "--verbose")) {
@@ -97,6 +111,14 @@ int main(int argc, char **argv)
 			o.upgrade_timeout_ms = atoi(v), i++;
 		} else if (v && !strcmp(a, "--repro")) {
 			repro = v, i++;
+		} else if (v && !strcmp(a, "--target")) {
+			bb.target = v, i++;
+		} else if (v && !strcmp(a, "--upgrades")) {
+			bb.upgrades = atoi(v), i++;
+		} else if (v && !strcmp(a, "--concurrency")) {
+			bb.concurrency = atoi(v) > 0 ? atoi(v) : -1, i++;
+		} else if (v && !strcmp(a, "--faults")) {
+			bb.faults = v, i++;
 		} else {
 			fprintf(stderr, "faultcheck: unexpected argument \"%s\"\n%s", a, usage);
 			return 2;
@@ -104,6 +126,9 @@ int main(int argc, char **argv)
 	}
 	if (o.jobs < 1)
 		o.jobs = 1;
+	/* sanitizer runs (ci/sanitize) say so for every faultcheck they start */
+	if (getenv("BATON_NO_PRELOAD") && *getenv("BATON_NO_PRELOAD") == '1')
+		o.no_preload = true;
 	if (!o.batond) {
 		n = readlink("/proc/self/exe", self, sizeof self - 1);
 		self[n > 0 ? n : 0] = 0;
@@ -118,5 +143,11 @@ int main(int argc, char **argv)
 	o.report_dir = absolute(o.report_dir, reports_abs, sizeof reports_abs);
 	o.repro_dir = absolute(o.repro_dir, repro_abs, sizeof repro_abs);
 	state_json_init();
+	if (bb.target && strcmp(bb.target, "reference") != 0) {
+		bb.batond = o.batond, bb.work_dir = o.work_dir;
+		bb.report_dir = o.report_dir, bb.only = o.only;
+		bb.repro = repro, bb.verbose = o.verbose;
+		return blackbox_main(&bb);
+	}
 	return repro ? campaign_repro(&o, repro) : campaign_run(&o);
 }
