@@ -554,6 +554,46 @@ static void test_serialize_refuses_bad_utf8(void **unused)
 	assert_int_equal(live_blocks, 0);
 }
 
+/* Every string serialize writes is checked, and the message names it. */
+static void test_serialize_names_each_bad_string(void **unused)
+{
+	static const char *const paths[] = {
+		"$.config.command_socket", "$.config.listeners[",
+		"$.state.clusters: key ", "$.state.clusters[", "$.config.command_socket"};
+
+	(void)unused;
+	for (int k = 0; k < 5; k++) {
+		struct state s;
+		struct bt_err err = {0};
+		char *out = NULL;
+		size_t len;
+
+		assert_int_equal(stategen_fill(&s, 11, 1), 0);
+		/* make sure there is one of each to break */
+		assert_int_equal(state_add_listener(&s, "127.0.0.1:1", "http"), 0);
+		assert_true(state_add_cluster(&s, "aaa-first") >= 0);
+		assert_int_equal(state_add_backend(&s.clusters[s.n_clusters - 1], "b"), 0);
+		if (k == 1)
+			s.config.listeners[s.config.n_listeners - 1].address[0] = (char)0xff;
+		else if (k == 2)
+			s.clusters[s.n_clusters - 1].name[0] = (char)0xfe;
+		else if (k == 3)
+			s.clusters[s.n_clusters - 1].backends[0][0] = (char)0x80;
+		if (k == 0) {
+			s.config.command_socket[0] = (char)0xc0;	/* overlong lead */
+		} else if (k == 4) {
+			free(s.config.command_socket);
+			s.config.command_socket = NULL;			/* not set */
+		}
+		assert_int_equal(state_json_serialize(&s, &out, &len, &err), -1);
+		assert_null(out);
+		assert_int_equal(err.errnum, k == 4 ? EINVAL : EILSEQ);
+		assert_has(err.msg, paths[k]);
+		state_free(&s);
+	}
+	assert_int_equal(live_blocks, 0);
+}
+
 /* --- rejected documents --- */
 
 struct reject_row {
@@ -966,6 +1006,7 @@ int main(void)
 	    cmocka_unit_test(test_backends_order),
 	    cmocka_unit_test(test_equal_sees_each_field),
 	    cmocka_unit_test(test_serialize_refuses_bad_utf8),
+	    cmocka_unit_test(test_serialize_names_each_bad_string),
 	    cmocka_unit_test(test_rejects_table),
 	    cmocka_unit_test(test_validate_rejects),
 	    cmocka_unit_test(test_validate_struct_only),

@@ -228,48 +228,69 @@ static void binary_garbage_bytes(void **state)
 	failing_binary("garbage-bytes", path, 2000, "old/confirm-read");
 }
 
-/* 5: `batond main` refuses bad input with a clear message. */
+/* 5: `batond main` refuses bad input with a clear message.  Each case is
+ * run on fds the test made; tokens in the arguments and in the state file
+ * name them:
+ *   %C the confirmation socket   %S the state file   %L a listening socket
+ *   %R a regular file            %A, %B two numbers for one socket
+ *   %W another socket            %P this test's pid (a live "worker") */
 struct main_case {
 	const char *name;
-	const char *args;	/* %C: the confirmation fd, %S: the state fd */
+	const char *args;
 	const char *state;	/* state file content, NULL: no state fd */
 	bool pipe_as_fd;	/* --fd gets a pipe */
+	bool pipe_as_state;	/* --upgrade-fd gets a pipe */
+	bool huge_state;	/* the state file is over the 64 MiB limit */
+	bool via_shell;		/* batond is a grandchild: not the peer's child */
 	int exit_code;
 	const char *message;	/* on stderr */
 	const char *frame_step;	/* expected error frame, NULL: none */
 };
 
-static const char good_state_fmt[] =
-	"{\"format\":\"baton-upgrade-state\",\"version\":%d,\"boot_generation\":1,"
-	"\"command_socket_fd\":%d,\"config\":{\"command_socket\":\"/tmp/x.sock\","
-	"\"command_buffer_size\":4096,\"max_command_buffer_size\":8192,"
-	"\"pid_file_path\":\"/tmp/x.pid\",\"worker_count\":0,\"upgrade_timeout_ms\":1000,"
-	"\"listeners\":[]},\"next_client_id\":0,\"next_session_id\":0,"
-	"\"next_task_id\":0,\"next_worker_id\":0,\"workers\":[],"
-	"\"state\":{\"clusters\":{}}}";
+struct case_fds {
+	int conf[2], state, listen, reg, alias_a, alias_b, other[2];
+};
 
-static void expand_args(const char *fmt, int cfd, int sfd, char **argv, char *buf,
-			size_t len)
+#define DOC_HEAD \
+	"{\"format\":\"baton-upgrade-state\",\"version\":%s,\"boot_generation\":1," \
+	"\"command_socket_fd\":%s,\"config\":{\"command_socket\":\"/tmp/x.sock\"," \
+	"\"command_buffer_size\":4096,\"max_command_buffer_size\":8192," \
+	"\"pid_file_path\":\"/tmp/x.pid\",\"worker_count\":0,\"upgrade_timeout_ms\":1000," \
+	"\"listeners\":[]},\"next_client_id\":0,\"next_session_id\":0," \
+	"\"next_task_id\":0,\"next_worker_id\":2,\"workers\":["
+#define DOC_TAIL "],\"state\":{\"clusters\":{}}}"
+#define WORKER(id, ch, scm) \
+	"{\"id\":" id ",\"pid\":%P,\"run_state\":\"RUNNING\",\"channel_fd\":" ch \
+	",\"scm_fd\":" scm "}"
+
+/* Replace the tokens of TEXT with the case's fd numbers. */
+static void expand(const char *text, const struct case_fds *f, char *out, size_t len)
 {
-	size_t a = 0, o = 0;
+	size_t o = 0;
 
-	argv[a++] = (char *)tu_batond();
-	argv[a++] = "main";
-	for (const char *p = fmt; *p && o + 16 < len;) {
-		argv[a++] = buf + o;
-		while (*p && *p != ' ') {
-			if (p[0] == '%' && (p[1] == 'C' || p[1] == 'S')) {
-				o += (size_t)snprintf(buf + o, len - o, "%d", p[1] == 'C' ? cfd : sfd);
-				p += 2;
-			} else {
-				buf[o++] = *p++;
+	for (const char *p = text; *p && o + 12 < len; p++) {
+		int v = -2;
+
+		if (p[0] == '%' && p[1]) {
+			switch (p[1]) {
+			case 'C': v = f->conf[1]; break;
+			case 'S': v = f->state; break;
+			case 'L': v = f->listen; break;
+			case 'R': v = f->reg; break;
+			case 'A': v = f->alias_a; break;
+			case 'B': v = f->alias_b; break;
+			case 'W': v = f->other[1]; break;
+			case 'P': v = (int)getpid(); break;
 			}
 		}
-		buf[o++] = 0;
-		while (*p == ' ')
-			p++;
+		if (v == -2) {
+			out[o++] = *p;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, len - o, "%d", v);
+		p++;
 	}
-	argv[a] = NULL;
+	out[o] = 0;
 }
 
 static int state_file(const char *content)
@@ -282,107 +303,211 @@ static int state_file(const char *content)
 	return fd;
 }
 
-static void run_main_case(const struct main_case *c)
+static void make_case_fds(const struct main_case *c, struct case_fds *f)
 {
-	int sv[2] = {-1, -1}, sfd = -1, keep[2];
-	char argbuf[512], log[600], out[4096] = "";
-	char *argv[16];
-	struct proc_spawn ps = {.argv = argv, .keep_fds = keep};
-	FILE *f;
-	int status;
-	pid_t pid;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char doc[4096];
 
 	if (c->pipe_as_fd)
-		assert_int_equal(pipe2(sv, O_CLOEXEC), 0);
+		assert_int_equal(pipe2(f->conf, O_CLOEXEC), 0);
 	else
-		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	if (c->state)
-		sfd = state_file(c->state);
-	keep[0] = sv[1];
-	keep[1] = sfd;
-	ps.n_keep = sfd >= 0 ? 2 : 1;
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->conf), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->other), 0);
+	f->listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/listen.sock", tu_dir(SUITE, "main-args"));
+	unlink(sa.sun_path);
+	assert_int_equal(bind(f->listen, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(f->listen, 4), 0);
+	f->reg = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	f->alias_a = f->other[0];
+	f->alias_b = fcntl(f->other[0], F_DUPFD_CLOEXEC, 3);
+	f->state = -1;
+	if (c->pipe_as_state) {
+		int p[2];
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		close(p[1]);
+		f->state = p[0];
+	} else if (c->huge_state) {
+		f->state = state_file("{}");
+		assert_int_equal(ftruncate(f->state, (off_t)65 << 20), 0);
+	} else if (c->state) {
+		expand(c->state, f, doc, sizeof doc);
+		f->state = state_file(doc);
+	}
+}
+
+static void close_case_fds(struct case_fds *f)
+{
+	int all[] = {f->conf[1], f->state, f->listen, f->reg, f->other[0], f->other[1],
+		     f->alias_b};
+
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (all[i] >= 0)
+			close(all[i]);
+}
+
+static void assert_error_frame(int fd, const char *step)
+{
+	struct channel ch;
+	char *payload = NULL;
+	size_t len;
+	json_t *o;
+
+	assert_int_equal(channel_init(&ch, fd, 4096, 65536, NULL), 0);
+	assert_int_equal(channel_recv(&ch, &payload, &len, 2000, NULL), 0);
+	o = json_loads(payload, 0, NULL);
+	assert_true(json_is_false(json_object_get(o, "ok")));
+	assert_string_equal(json_string_value(json_object_get(o, "step")), step);
+	json_decref(o);
+	free(payload);
+	channel_close(&ch);
+}
+
+static void run_main_case(const struct main_case *c)
+{
+	struct case_fds f;
+	char args[512], cmd[1024], log[600], out[4096] = "";
+	char *argv[24];
+	int keep[8], status, a = 0;
+	struct proc_spawn ps = {.argv = argv, .keep_fds = keep};
+	FILE *fp;
+	pid_t pid;
+
+	make_case_fds(c, &f);
+	keep[0] = f.conf[1], keep[1] = f.state, keep[2] = f.listen, keep[3] = f.reg;
+	keep[4] = f.other[0], keep[5] = f.other[1], keep[6] = f.alias_b;
+	ps.n_keep = 7;
+	if (f.state < 0)
+		keep[1] = f.listen;	/* no state fd: keep a harmless duplicate */
 	snprintf(log, sizeof log, "%s/%s.log", tu_dir(SUITE, "main-args"), c->name);
 	unlink(log);
 	ps.log_path = log;
-	expand_args(c->args, sv[1], sfd, argv, argbuf, sizeof argbuf);
+	expand(c->args, &f, args, sizeof args);
+	if (c->via_shell) {
+		/* "&" forks: batond's parent is the shell, not the socket's peer */
+		snprintf(cmd, sizeof cmd, "'%s' main %s & wait $!", tu_batond(), args);
+		argv[a++] = "/bin/sh", argv[a++] = "-c", argv[a++] = cmd;
+	} else {
+		argv[a++] = (char *)tu_batond();
+		argv[a++] = "main";
+		for (char *w = strtok(args, " "); w && a < 22; w = strtok(NULL, " "))
+			argv[a++] = w;
+	}
+	argv[a] = NULL;
 	pid = proc_spawn(&ps, NULL);
 	assert_true(pid > 0);
-	close(sv[1]);
-	if (sfd >= 0)
-		close(sfd);
+	close_case_fds(&f);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	f = fopen(log, "re");
-	assert_non_null(f);
-	out[fread(out, 1, sizeof out - 1, f)] = 0;
-	fclose(f);
+	fp = fopen(log, "re");
+	assert_non_null(fp);
+	out[fread(out, 1, sizeof out - 1, fp)] = 0;
+	fclose(fp);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != c->exit_code ||
 	    !strstr(out, c->message))
 		fprintf(stderr, "case %s: status 0x%x, stderr:\n%s\n", c->name, status, out);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), c->exit_code);
 	assert_non_null(strstr(out, c->message));
-	if (c->frame_step) {
-		struct channel ch;
-		char *payload = NULL;
-		size_t len;
-		json_t *o;
-
-		assert_int_equal(channel_init(&ch, sv[0], 4096, 65536, NULL), 0);
-		assert_int_equal(channel_recv(&ch, &payload, &len, 2000, NULL), 0);
-		o = json_loads(payload, 0, NULL);
-		assert_true(json_is_false(json_object_get(o, "ok")));
-		assert_string_equal(json_string_value(json_object_get(o, "step")),
-				    c->frame_step);
-		json_decref(o);
-		free(payload);
-		channel_close(&ch);
-	} else {
-		close(sv[0]);
-	}
+	if (c->frame_step)
+		assert_error_frame(f.conf[0], c->frame_step);
+	else
+		close(f.conf[0]);
 }
+
+/* The two "%s" of DOC_HEAD: the version and the command socket fd. */
+static void fill_head(const char *doc, const char *version, const char *sock,
+		      char *out, size_t len)
+{
+	const char *first = strstr(doc, "%s"), *second = strstr(first + 2, "%s");
+
+	snprintf(out, len, "%.*s%s%.*s%s%s", (int)(first - doc), doc, version,
+		 (int)(second - first - 2), first + 2, sock, second + 2);
+}
+
+#define SIZES "--command-buffer-size 4096 --max-command-buffer-size 8192"
+#define OK_ARGS "--fd %C --upgrade-fd %S " SIZES
 
 static void bad_main_arguments(void **state)
 {
-	char v2[2048], closed_fd[2048], truncated[2048], good[2048];
-	const char *sizes = "--command-buffer-size 4096 --max-command-buffer-size 8192";
-	char a_ok[256], a_nonnum[256], a_neg[256], a_same[256], a_closed[256];
+	static const struct main_case cases[] = {
+		{"non-numeric", "--fd abc --upgrade-fd %S " SIZES, "{}", false, false, false,
+		 false, 2, "--fd: \"abc\" is not a non-negative decimal number", NULL},
+		{"negative", "--fd -7 --upgrade-fd %S " SIZES, "{}", false, false, false, false,
+		 2, "--fd: \"-7\" is not a non-negative decimal number", NULL},
+		{"same-fd-twice", "--fd %C --upgrade-fd %C " SIZES, NULL, false, false, false,
+		 false, 2, "--fd and --upgrade-fd are both", NULL},
+		{"closed-fd", "--fd 777 --upgrade-fd %S " SIZES, "{}", false, false, false, false,
+		 1, "--fd 777 is not an open fd", NULL},
+		{"pipe-as-socket", OK_ARGS, "{}", true, false, false, false, 1,
+		 "is not a unix stream socket", NULL},
+		{"missing-arg", "--fd %C", NULL, false, false, false, false, 2,
+		 "--upgrade-fd is required", NULL},
+		{"unknown-arg", "--fd %C --bogus 1", NULL, false, false, false, false, 2,
+		 "unknown argument \"--bogus\"", NULL},
+		{"peer-not-parent", OK_ARGS, "{}", false, false, false, true, 1,
+		 "not our parent", NULL},
+		{"state-fd-closed", "--fd %C --upgrade-fd 778 " SIZES, NULL, false, false, false,
+		 false, 1, "--upgrade-fd 778 is not an open fd", "new/args"},
+		{"state-fd-is-pipe", OK_ARGS, NULL, false, true, false, false, 1,
+		 "is not a regular file", "new/args"},
+		{"state-over-limit", OK_ARGS, NULL, false, false, true, false, 1,
+		 "over the limit of", "new/read-state"},
+		{"truncated-state", OK_ARGS, "{\"format\":\"baton-upgrade-state\",\"vers", false,
+		 false, false, false, 1, "invalid JSON", "new/parse"},
+		{"unknown-version", OK_ARGS, DOC_HEAD DOC_TAIL, false, false, false, false, 1,
+		 "unknown version 2 (this binary knows version 1)", "new/parse"},
+		{"fd-not-open", OK_ARGS, DOC_HEAD DOC_TAIL, false, false, false, false, 1,
+		 "$.command_socket_fd: fd 900 is not open", "new/validate"},
+		{"command-socket-not-listening", OK_ARGS, DOC_HEAD DOC_TAIL, false, false, false,
+		 false, 1, "is not a listening socket", "new/validate"},
+		{"worker-fd-not-socket", OK_ARGS, DOC_HEAD WORKER("0", "%R", "%W") DOC_TAIL, false,
+		 false, false, false, 1, "$.workers[0].channel_fd: fd", "new/validate"},
+		{"worker-channel-is-confirm", OK_ARGS, DOC_HEAD WORKER("0", "%C", "%W") DOC_TAIL,
+		 false, false, false, false, 1, "is the confirmation socket", "new/validate"},
+		{"two-numbers-one-socket", OK_ARGS, DOC_HEAD WORKER("0", "%A", "%B") DOC_TAIL,
+		 false, false, false, false, 1, "are the same kernel object", "new/validate"},
+	};
+	/* the DOC_HEAD cases differ in version and command socket */
+	static const char *const heads[][2] = {
+		[12] = {"2", "%L"}, [13] = {"1", "900"}, [14] = {"1", "%C"},
+		[15] = {"1", "%L"}, [16] = {"1", "%L"}, [17] = {"1", "%L"},
+	};
 
 	(void)state;
-	snprintf(v2, sizeof v2, good_state_fmt, 2, 3);
-	snprintf(closed_fd, sizeof closed_fd, good_state_fmt, 1, 900);
-	snprintf(good, sizeof good, good_state_fmt, 1, 3);
-	snprintf(truncated, sizeof truncated, "%.*s", (int)(strlen(good) / 2), good);
-	snprintf(a_ok, sizeof a_ok, "--fd %%C --upgrade-fd %%S %s", sizes);
-	snprintf(a_nonnum, sizeof a_nonnum, "--fd abc --upgrade-fd %%S %s", sizes);
-	snprintf(a_neg, sizeof a_neg, "--fd -7 --upgrade-fd %%S %s", sizes);
-	snprintf(a_same, sizeof a_same, "--fd %%C --upgrade-fd %%C %s", sizes);
-	snprintf(a_closed, sizeof a_closed, "--fd 777 --upgrade-fd %%S %s", sizes);
-	{
-		const struct main_case cases[] = {
-			{"non-numeric", a_nonnum, good, false, 2,
-			 "--fd: \"abc\" is not a non-negative decimal number", NULL},
-			{"negative", a_neg, good, false, 2,
-			 "--fd: \"-7\" is not a non-negative decimal number", NULL},
-			{"same-fd-twice", a_same, NULL, false, 2,
-			 "--fd and --upgrade-fd are both", NULL},
-			{"closed-fd", a_closed, good, false, 1, "--fd 777 is not an open fd",
-			 NULL},
-			{"pipe-as-socket", a_ok, good, true, 1, "is not a unix stream socket",
-			 NULL},
-			{"missing-arg", "--fd %C", NULL, false, 2, "--upgrade-fd is required",
-			 NULL},
-			{"unknown-arg", "--fd %C --bogus 1", NULL, false, 2,
-			 "unknown argument \"--bogus\"", NULL},
-			{"truncated-state", a_ok, truncated, false, 1, "invalid JSON",
-			 "new/parse"},
-			{"unknown-version", a_ok, v2, false, 1,
-			 "unknown version 2 (this binary knows version 1)", "new/parse"},
-			{"fd-not-open", a_ok, closed_fd, false, 1,
-			 "$.command_socket_fd: fd 900 is not open", "new/validate"},
-		};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct main_case c = cases[i];
+		char doc[2048];
 
-		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-			run_main_case(&cases[i]);
+		if (heads[i][0]) {
+			fill_head(c.state, heads[i][0], heads[i][1], doc, sizeof doc);
+			c.state = doc;
+		}
+		run_main_case(&c);
+	}
+}
+
+/* A new binary that confirms with the wrong pid or the wrong generation
+ * is not believed: rollback at old/confirm-check. */
+static void binary_confirms_wrongly(void **state)
+{
+	static const char *const frames[] = {
+		"{\"ok\":true,\"pid\":1,\"boot_generation\":1}",
+		"{\"ok\":true,\"pid\":'$$',\"boot_generation\":99}",
+	};
+	char path[600], body[1024];
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/confirm%d.sh", tu_dir(SUITE, "confirm-bin"), i);
+		/* $3 is the --fd value; the 8-byte little-endian length first */
+		snprintf(body, sizeof body,
+			 "#!/bin/bash\np='%s'\n"
+			 "printf \"\\\\x$(printf %%02x ${#p})\\\\x00\\\\x00\\\\x00\\\\x00\\\\x00\\\\x00\\\\x00%%s\" \"$p\" >&$3\n"
+			 "sleep 5\n", frames[i]);
+		assert_int_equal(tu_write_script(path, body), 0);
+		failing_binary(i ? "confirm-generation" : "confirm-pid", path, 2000,
+			       "old/confirm-check");
 	}
 }
 
@@ -681,6 +806,7 @@ int main(void)
 		T(binary_garbage),
 		T(binary_garbage_bytes),
 		T(bad_main_arguments),
+		T(binary_confirms_wrongly),
 		T(notify_transcript),
 		T(contract_can_fail),
 		T(worker_upgrade_300_listeners),

@@ -18,7 +18,8 @@
 const char *const fp_posix_points[] = {
 	"posix/proc/fork",     "posix/io/rw/write",   "posix/io/rw/read",
 	"posix/io/net/sendmsg", "posix/io/net/recvmsg", "posix/proc/waitpid",
-	"libc/mm/malloc",      NULL};
+	"libc/mm/malloc",      "libc/mm/calloc",       "libc/mm/realloc",
+	NULL};
 
 #define FP_ENTRIES_MAX 128
 

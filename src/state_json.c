@@ -350,9 +350,8 @@ static const char *type_name(const json_t *v)
 	case JSON_REAL: return "a real number";
 	case JSON_TRUE:
 	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
+	default: return "null";	/* JSON_NULL, the last of jansson's types */
 	}
-	return "?";
 }
 
 static int wrong_type(const char *path, const char *expected, const json_t *v,

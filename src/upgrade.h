@@ -13,8 +13,9 @@
  *                       no fd, no child, every flag as it was.
  *   upgrade_old_on_confirm  the confirmation fd is readable: 1 confirmed,
  *                       0 not yet, -1 failed (error frame, EOF, bad frame).
- *   upgrade_old_abort   failure: SIGKILL the child if alive, reap it, close
- *                       the flight's fds; says how the child ended.
+ *   upgrade_old_abort   failure (of a flight upgrade_old_start began): SIGKILL
+ *                       the child if alive, reap it and what it started,
+ *                       close the flight's fds; says how the child ended.
  *   upgrade_old_finish  success: close the flight's fds (the child is the
  *                       new master and is not ours to reap).
  * Fault points: old/cloexec-clear, old/tmpfile, old/serialize, old/write,
