@@ -241,6 +241,7 @@ static void cmd_status(struct hub *h, uint32_t client)
 	char *text = NULL;
 	size_t len;
 	json_t *st;
+	bool oom;
 
 	if (hub_snapshot(h, &snap, &err) ||
 	    state_json_serialize(&snap, &text, &len, &err)) {
@@ -249,7 +250,7 @@ static void cmd_status(struct hub *h, uint32_t client)
 		return;
 	}
 	state_free(&snap);
-	st = json_loadb(text, len, 0, NULL);
+	st = state_json_load(text, len, 0, NULL, &oom);
 	free(text);
 	/* fd_limit: the RLIMIT_NOFILE this process sees; an fd at or above it
 	 * cannot be the master's (valgrind keeps its own fds up there) */
@@ -293,7 +294,9 @@ static void cmd_stop(struct hub *h, uint32_t client, json_t *req)
 static void dispatch(struct hub *h, uint32_t client, const char *payload)
 {
 	json_error_t jerr;
-	json_t *req = json_loads(payload, JSON_REJECT_DUPLICATES, &jerr);
+	bool oom;
+	json_t *req = state_json_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
+				       &jerr, &oom);
 	const char *cmd = json_string_value(json_object_get(req, "command"));
 	struct bt_err err;
 

@@ -15,6 +15,7 @@
 #include "hub_private.h"
 #include "scm.h"
 #include "spawn.h"
+#include "state_json.h"
 
 static void remember_child(struct hub *h, pid_t pid);
 
@@ -231,6 +232,7 @@ int hub_await_ready(struct hub *h, struct hub_worker *w, int timeout_ms,
 	size_t len;
 	json_t *o;
 	const char *type;
+	bool oom;
 	int rc = channel_recv(&w->ch, &payload, &len, timeout_ms, err);
 
 	if (rc != 0) {
@@ -239,7 +241,7 @@ int hub_await_ready(struct hub *h, struct hub_worker *w, int timeout_ms,
 				"worker %u exited before it was ready", w->id);
 		return -1;
 	}
-	o = json_loads(payload, 0, NULL);
+	o = state_json_load(payload, len, 0, NULL, &oom);
 	type = json_string_value(json_object_get(o, "type"));
 	if (type && strcmp(type, "ready") == 0) {
 		w->ready = true;
@@ -425,7 +427,8 @@ static void wup_done(struct hub *h, struct hub_worker *nw)
 /* A message or end of file from a worker's channel. */
 static void worker_message(struct hub *h, struct hub_worker *w, const char *payload)
 {
-	json_t *o = json_loads(payload, 0, NULL);
+	bool oom;
+	json_t *o = state_json_load(payload, strlen(payload), 0, NULL, &oom);
 	const char *type = json_string_value(json_object_get(o, "type"));
 	bool in_wup = h->wup.phase != WUP_IDLE;
 

@@ -86,6 +86,7 @@ int scm_manifest_parse(const char *buf, size_t len, struct scm_manifest *m,
 	json_error_t jerr;
 	const char *key;
 	json_t *root, *v;
+	bool oom;
 	int rc = -1;
 
 	memset(m, 0, sizeof *m);
@@ -93,16 +94,10 @@ int scm_manifest_parse(const char *buf, size_t len, struct scm_manifest *m,
 		return err_set(err, "scm-manifest", EMSGSIZE,
 			       "manifest of %zu bytes is over the limit of %zu",
 			       len, SCM_MANIFEST_MAX);
-	/* see state_json_load_begin: a manifest jansson parsed short of
-	 * memory may have lost a byte of a name */
-	memset(&jerr, 0, sizeof jerr);
-	state_json_load_begin();
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (state_json_load_end()) {
-		json_decref(root);
+	root = state_json_load(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+	if (oom)
 		return err_set(err, "scm-manifest", ENOMEM,
 			       "manifest: out of memory parsing it");
-	}
 	if (!root)
 		return err_set(err, "scm-manifest", EPROTO,
 			       "manifest: invalid JSON at byte %d: %s",

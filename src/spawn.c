@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "state_json.h"
 
 /* Async-signal-safe pieces for the child. */
 
@@ -152,7 +153,8 @@ int spawn_wait(pid_t pid, char *how, size_t len)
 int spawn_parse_exec_error(const char *payload, char *step, size_t len,
 			   int *errnum)
 {
-	json_t *o = json_loads(payload, 0, NULL), *ok, *st, *en;
+	bool oom;
+	json_t *o = state_json_load(payload, strlen(payload), 0, NULL, &oom), *ok, *st, *en;
 	int rc = -1;
 
 	if (!o)

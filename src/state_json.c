@@ -10,44 +10,44 @@
 
 #include "failpoint.h"
 
-/* jansson 2.14's parser is not safe when an allocation fails: it reports
- * nothing (NULL with an empty message, or "invalid token"), and when its
- * token buffer cannot grow it drops a byte and goes on, with a wrong value
- * or, if the byte was a closing quote and the next allocation succeeds,
- * reading and writing past a heap block.  So, per thread, between
- * state_json_load_begin and _end, the first failure makes every later
- * allocation fail too, and _end tells whether any failed. */
-static _Thread_local struct {
-	bool loading;
-	bool failed;
-} load_guard;
-
-void state_json_load_begin(void)
-{
-	load_guard.loading = true;
-	load_guard.failed = false;
-}
-
-bool state_json_load_end(void)
-{
-	bool failed = load_guard.failed;
-
-	load_guard.loading = false;
-	load_guard.failed = false;
-	return failed;
-}
-
 void *state_json_malloc(size_t size)
 {
 	void *p = NULL;
 
-	if (load_guard.loading && load_guard.failed)
+	if (fp_alloc_refuse())
 		return NULL;
 	if (FP_HIT("mem/alloc") != FP_ERROR)
 		p = malloc(size);
-	if (!p && load_guard.loading)
-		load_guard.failed = true;
+	fp_alloc_note(p != NULL);
 	return p;
+}
+
+/* jansson 2.14's parser is not safe when an allocation fails: it reports
+ * nothing (NULL with an empty message, or "invalid token"), and when its
+ * token buffer cannot grow it drops a byte and goes on, with a wrong value
+ * or, if the byte was a closing quote and the next allocation succeeds,
+ * reading and writing past a heap block.  So every load runs in an
+ * allocation scope (failpoint.h): the first failure makes every later
+ * allocation fail too, and a load that saw one is thrown away. */
+json_t *state_json_load(const char *buf, size_t len, size_t flags,
+			json_error_t *jerr, bool *oom)
+{
+	json_error_t local;
+	json_t *root;
+
+	if (!jerr)
+		jerr = &local;
+	/* jansson leaves the error code byte uninitialized on some paths */
+	memset(jerr, 0, sizeof *jerr);
+	fp_alloc_scope_begin();
+	root = json_loadb(buf, len, flags, jerr);
+	*oom = fp_alloc_scope_end();
+	if (*oom) {
+		/* even a document that came back may have lost a byte */
+		json_decref(root);
+		return NULL;
+	}
+	return root;
 }
 
 void state_json_free(void *p)
@@ -673,6 +673,7 @@ int state_json_parse(const char *buf, size_t len, size_t max_bytes,
 {
 	json_error_t jerr;
 	json_t *root;
+	bool oom;
 	int rc;
 
 	state_init(out);
@@ -685,16 +686,10 @@ int state_json_parse(const char *buf, size_t len, size_t max_bytes,
 	if (len == 0)
 		return err_set(err, "parse", ENODATA,
 			       "$: the document is empty (expected a JSON object)");
-	/* jansson leaves the error code byte uninitialized on some paths */
-	memset(&jerr, 0, sizeof jerr);
-	state_json_load_begin();
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (state_json_load_end()) {
-		/* even a document that came back may have lost a byte */
-		json_decref(root);
+	root = state_json_load(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+	if (oom)
 		return err_set(err, "parse", ENOMEM,
 			       "$: out of memory parsing the JSON document");
-	}
 	if (!root)
 		return err_set(err, "parse", EINVAL,
 			       "$: invalid JSON at byte %d (line %d, column %d): %s",

@@ -18,6 +18,8 @@
 #define BATON_STATE_JSON_H
 
 #include <stdbool.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -28,13 +30,12 @@
 void state_json_init(void);
 void *state_json_malloc(size_t size);
 void state_json_free(void *p);
-/* Bracket every json_load* call: jansson 2.14's parser misbehaves when an
- * allocation fails and a later one succeeds, and does not always report
- * the failure.  In between, the first failure makes every later jansson
- * allocation of this thread fail; _end returns true if one failed (treat
- * the result as ENOMEM, even a document that came back). */
-void state_json_load_begin(void);
-bool state_json_load_end(void);
+/* json_loadb for everything baton parses: jansson 2.14's parser misbehaves
+ * when an allocation fails and a later one succeeds, and does not always
+ * report the failure.  This one returns NULL with *oom set whenever an
+ * allocation failed during the load, even if a document came back. */
+json_t *state_json_load(const char *buf, size_t len, size_t flags,
+			json_error_t *jerr, bool *oom);
 
 /* *out is NUL-terminated, allocated with malloc(3); *len excludes the NUL.
  * The state is not validated here (state_validate does that). */

@@ -436,7 +436,9 @@ fail:
 static int judge_frame(struct upgrade_flight *f, const char *payload,
 		       pid_t *new_pid, struct bt_err *err)
 {
-	json_t *o = json_loads(payload, JSON_REJECT_DUPLICATES, NULL);
+	bool oom;
+	json_t *o = state_json_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
+				     NULL, &oom);
 	json_t *ok = json_object_get(o, "ok");
 	int rc = -1;
 
