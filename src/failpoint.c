@@ -509,6 +509,13 @@ unsigned fp_fired(const char *point)
 	return e ? e->fired : 0;
 }
 
+unsigned fp_hits(const char *point)
+{
+	struct fp_entry *e = find_entry(point);
+
+	return e ? e->hits : 0;
+}
+
 enum fp_kind fp_hit(const struct fp_site *site)
 {
 	int kind;

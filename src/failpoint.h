@@ -105,8 +105,10 @@ bool fp_armed(void);
 void fp_reset(void);
 /* Enable one spec from code (tests): same as listing it in BATON_FAULTS. */
 int fp_enable(const struct fp_spec *s, struct bt_err *err);
-/* How many times the spec for POINT fired in this process. */
+/* How many times the spec for POINT fired in this process, and how many
+ * times POINT was hit while armed (for an enabled or traced point). */
 unsigned fp_fired(const char *point);
+unsigned fp_hits(const char *point);
 
 /* Allocation scopes, for jansson 2.14, whose parser cannot survive an
  * allocation failing in the middle of a token (it drops a byte and goes

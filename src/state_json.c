@@ -65,75 +65,148 @@ void state_json_init(void)
 
 /* --- serialize --- */
 
-/* json_object_set_new steals the value even when it fails, so a NULL from a
- * failed allocation is simply reported. */
-static int put(json_t *obj, const char *key, json_t *value)
+/* The canonical form is written directly, not through a jansson tree: the
+ * schema is fixed, so a tree would only cost allocations (several per
+ * worker) and time.  Strings are escaped exactly as jansson's compact dump
+ * escapes them (\" \\ \b \f \n \r \t, other control bytes as \u00XX,
+ * UTF-8 as is), so jansson reads back every byte and the round trip is
+ * byte-identical.  The buffer grows through state_json_malloc: the
+ * mem/alloc fault point sits under serialize too. */
+struct outbuf {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+
+static bool reserve(struct outbuf *b, size_t more)
 {
-	return value ? json_object_set_new_nocheck(obj, key, value) : -1;
+	size_t cap;
+	char *p;
+
+	if (b->failed)
+		return false;
+	if (b->len + more + 1 <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	p = state_json_malloc(cap);
+	if (!p) {
+		b->failed = true;
+		return false;
+	}
+	if (b->len)
+		memcpy(p, b->data, b->len);
+	state_json_free(b->data);
+	b->data = p;
+	b->cap = cap;
+	return true;
 }
 
-static int append(json_t *arr, json_t *value)
+static void put_raw(struct outbuf *b, const char *text, size_t n)
 {
-	return value ? json_array_append_new(arr, value) : -1;
+	if (reserve(b, n)) {
+		memcpy(b->data + b->len, text, n);
+		b->len += n;
+	}
 }
 
-static json_t *u64(uint64_t v)
+#define PUT_LIT(b, lit) put_raw(b, lit, sizeof lit - 1)
+
+static void put_int(struct outbuf *b, int64_t v)
 {
-	return json_integer((json_int_t)v);
+	char digits[24];
+	int n = snprintf(digits, sizeof digits, "%" PRId64, v);
+
+	put_raw(b, digits, (size_t)n);
 }
 
-static json_t *config_to_json(const struct state_config *c)
+/* u64 fields are written as jansson's json_int_t would hold them */
+static void put_u64(struct outbuf *b, uint64_t v)
 {
-	json_t *o = json_object(), *ls = json_array();
+	put_int(b, (int64_t)v);
+}
 
-	if (!o || !ls)
-		goto fail;
-	if (put(o, "command_socket", json_string(c->command_socket)) ||
-	    put(o, "command_buffer_size", u64(c->command_buffer_size)) ||
-	    put(o, "max_command_buffer_size", u64(c->max_command_buffer_size)) ||
-	    put(o, "pid_file_path", json_string(c->pid_file_path)) ||
-	    put(o, "worker_count", u64(c->worker_count)) ||
-	    put(o, "upgrade_timeout_ms", u64(c->upgrade_timeout_ms)))
-		goto fail;
+static void put_string(struct outbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *run = s;
+
+	PUT_LIT(b, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc[6];
+		size_t n = 2;
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		put_raw(b, run, (size_t)(s - run));
+		run = s + 1;
+		esc[0] = '\\';
+		switch (ch) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 15];
+			n = 6;
+		}
+		put_raw(b, esc, n);
+	}
+	put_raw(b, run, (size_t)(s - run));
+	PUT_LIT(b, "\"");
+}
+
+static void put_config(struct outbuf *b, const struct state_config *c)
+{
+	PUT_LIT(b, "{\"command_socket\":");
+	put_string(b, c->command_socket);
+	PUT_LIT(b, ",\"command_buffer_size\":");
+	put_u64(b, c->command_buffer_size);
+	PUT_LIT(b, ",\"max_command_buffer_size\":");
+	put_u64(b, c->max_command_buffer_size);
+	PUT_LIT(b, ",\"pid_file_path\":");
+	put_string(b, c->pid_file_path);
+	PUT_LIT(b, ",\"worker_count\":");
+	put_u64(b, c->worker_count);
+	PUT_LIT(b, ",\"upgrade_timeout_ms\":");
+	put_u64(b, c->upgrade_timeout_ms);
+	PUT_LIT(b, ",\"listeners\":[");
 	for (size_t i = 0; i < c->n_listeners; i++) {
-		json_t *l = json_object();
-
-		if (append(ls, l) ||
-		    put(l, "address", json_string(c->listeners[i].address)) ||
-		    put(l, "protocol", json_string(c->listeners[i].protocol)))
-			goto fail;
+		put_raw(b, ",{\"address\":" + (i == 0), sizeof ",{\"address\":" - 1 - (i == 0));
+		put_string(b, c->listeners[i].address);
+		PUT_LIT(b, ",\"protocol\":");
+		put_string(b, c->listeners[i].protocol);
+		PUT_LIT(b, "}");
 	}
-	if (put(o, "listeners", ls)) {
-		ls = NULL;
-		goto fail;
-	}
-	return o;
-fail:
-	json_decref(ls);
-	json_decref(o);
-	return NULL;
+	PUT_LIT(b, "]}");
 }
 
-static json_t *workers_to_json(const struct state *s)
+static void put_workers(struct outbuf *b, const struct state *s)
 {
-	json_t *arr = json_array();
-
-	if (!arr)
-		return NULL;
+	PUT_LIT(b, "[");
 	for (size_t i = 0; i < s->n_workers; i++) {
 		const struct state_worker *w = &s->workers[i];
-		json_t *o = json_object();
 
-		if (append(arr, o) || put(o, "id", u64(w->id)) ||
-		    put(o, "pid", json_integer(w->pid)) ||
-		    put(o, "run_state", json_string(state_run_name(w->run_state))) ||
-		    put(o, "channel_fd", json_integer(w->channel_fd)) ||
-		    put(o, "scm_fd", json_integer(w->scm_fd))) {
-			json_decref(arr);
-			return NULL;
-		}
+		put_raw(b, ",{\"id\":" + (i == 0), sizeof ",{\"id\":" - 1 - (i == 0));
+		put_u64(b, w->id);
+		PUT_LIT(b, ",\"pid\":");
+		put_int(b, w->pid);
+		PUT_LIT(b, ",\"run_state\":");
+		put_string(b, state_run_name(w->run_state));
+		PUT_LIT(b, ",\"channel_fd\":");
+		put_int(b, w->channel_fd);
+		PUT_LIT(b, ",\"scm_fd\":");
+		put_int(b, w->scm_fd);
+		PUT_LIT(b, "}");
 	}
-	return arr;
+	PUT_LIT(b, "]");
 }
 
 static int cmp_cluster_ptr(const void *a, const void *b)
@@ -149,128 +222,105 @@ static int cmp_str_ptr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A sorted copy of N pointers; NULL (and the buffer marked failed) when
+ * the allocation fails. */
+static void *sorted_ptrs(struct outbuf *b, const void *src, size_t n,
+			 int (*cmp)(const void *, const void *))
+{
+	void *v;
+
+	if (n == 0 || b->failed)
+		return NULL;
+	v = state_json_malloc(n * sizeof(void *));
+	if (!v) {
+		b->failed = true;
+		return NULL;
+	}
+	memcpy(v, src, n * sizeof(void *));
+	qsort(v, n, sizeof(void *), cmp);
+	return v;
+}
+
 /* Backends are a map too (state.h): written sorted, whatever the order
  * they were added in. */
-static json_t *backends_to_json(const struct state_cluster *c)
+static void put_backends(struct outbuf *b, const struct state_cluster *c)
 {
-	json_t *arr = json_array();
-	char **sorted = NULL;
+	char **sorted = sorted_ptrs(b, c->backends, c->n_backends, cmp_str_ptr);
 
-	if (!arr)
-		return NULL;
-	if (c->n_backends) {
-		sorted = malloc(c->n_backends * sizeof *sorted);
-		if (!sorted)
-			goto fail;
-		memcpy(sorted, c->backends, c->n_backends * sizeof *sorted);
-		qsort(sorted, c->n_backends, sizeof *sorted, cmp_str_ptr);
+	PUT_LIT(b, "{\"backends\":[");
+	for (size_t j = 0; sorted && j < c->n_backends; j++) {
+		if (j)
+			PUT_LIT(b, ",");
+		put_string(b, sorted[j]);
 	}
-	for (size_t j = 0; j < c->n_backends; j++)
-		if (append(arr, json_string(sorted[j])))
-			goto fail;
-	free(sorted);
-	return arr;
-fail:
-	free(sorted);
-	json_decref(arr);
-	return NULL;
+	PUT_LIT(b, "]}");
+	state_json_free(sorted);
 }
 
-/* Clusters in key order: jansson keeps insertion order in compact dumps, so
- * inserting sorted is what makes the bytes canonical. */
-static json_t *clusters_to_json(const struct state *s)
+/* Clusters in key order.  Two clusters of one name (an invalid model)
+ * come out once, with the last one's backends, as a JSON object would
+ * hold them. */
+static void put_clusters(struct outbuf *b, const struct state *s)
 {
-	const struct state_cluster **sorted = NULL;
-	json_t *map = json_object(), *st = json_object();
+	const struct state_cluster **ptrs = NULL, **sorted;
+	bool first = true;
 
-	if (!map || !st)
-		goto fail;
 	if (s->n_clusters) {
-		sorted = malloc(s->n_clusters * sizeof *sorted);
-		if (!sorted)
-			goto fail;
-		for (size_t i = 0; i < s->n_clusters; i++)
-			sorted[i] = &s->clusters[i];
-		qsort(sorted, s->n_clusters, sizeof *sorted, cmp_cluster_ptr);
-	}
-	for (size_t i = 0; i < s->n_clusters; i++) {
-		json_t *c = json_object();
-
-		if (put(map, sorted[i]->name, c) ||
-		    put(c, "backends", backends_to_json(sorted[i])))
-			goto fail;
-	}
-	free(sorted);
-	if (put(st, "clusters", map)) {
-		json_decref(st);
-		return NULL;
-	}
-	return st;
-fail:
-	free(sorted);
-	json_decref(map);
-	json_decref(st);
-	return NULL;
-}
-
-static json_t *state_to_json(const struct state *s)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	if (put(o, "format", json_string(STATE_FORMAT)) ||
-	    put(o, "version", u64(s->version)) ||
-	    put(o, "boot_generation", u64(s->boot_generation)) ||
-	    put(o, "command_socket_fd", json_integer(s->command_socket_fd)) ||
-	    put(o, "config", config_to_json(&s->config)) ||
-	    put(o, "next_client_id", u64(s->next_client_id)) ||
-	    put(o, "next_session_id", u64(s->next_session_id)) ||
-	    put(o, "next_task_id", u64(s->next_task_id)) ||
-	    put(o, "next_worker_id", u64(s->next_worker_id)) ||
-	    put(o, "workers", workers_to_json(s)) ||
-	    put(o, "state", clusters_to_json(s))) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-struct outbuf {
-	char *data;
-	size_t len, cap;
-	bool failed;
-};
-
-static int dump_cb(const char *buf, size_t size, void *data)
-{
-	struct outbuf *b = data;
-
-	if (b->len + size + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + size + 1)
-			cap *= 2;
-		p = realloc(b->data, cap);
-		if (!p) {
+		ptrs = state_json_malloc(s->n_clusters * sizeof *ptrs);
+		if (!ptrs) {
 			b->failed = true;
-			return -1;
+			return;
 		}
-		b->data = p;
-		b->cap = cap;
+		for (size_t i = 0; i < s->n_clusters; i++)
+			ptrs[i] = &s->clusters[i];
 	}
-	memcpy(b->data + b->len, buf, size);
-	b->len += size;
-	return 0;
+	sorted = sorted_ptrs(b, ptrs, s->n_clusters, cmp_cluster_ptr);
+	state_json_free(ptrs);
+	PUT_LIT(b, "{\"clusters\":{");
+	for (size_t i = 0; sorted && i < s->n_clusters; i++) {
+		if (i + 1 < s->n_clusters && !strcmp(sorted[i]->name, sorted[i + 1]->name))
+			continue;
+		if (!first)
+			PUT_LIT(b, ",");
+		first = false;
+		put_string(b, sorted[i]->name);
+		PUT_LIT(b, ":");
+		put_backends(b, sorted[i]);
+	}
+	PUT_LIT(b, "}}");
+	state_json_free(sorted);
+}
+
+static void put_state(struct outbuf *b, const struct state *s)
+{
+	PUT_LIT(b, "{\"format\":\"" STATE_FORMAT "\",\"version\":");
+	put_u64(b, s->version);
+	PUT_LIT(b, ",\"boot_generation\":");
+	put_u64(b, s->boot_generation);
+	PUT_LIT(b, ",\"command_socket_fd\":");
+	put_int(b, s->command_socket_fd);
+	PUT_LIT(b, ",\"config\":");
+	put_config(b, &s->config);
+	PUT_LIT(b, ",\"next_client_id\":");
+	put_u64(b, s->next_client_id);
+	PUT_LIT(b, ",\"next_session_id\":");
+	put_u64(b, s->next_session_id);
+	PUT_LIT(b, ",\"next_task_id\":");
+	put_u64(b, s->next_task_id);
+	PUT_LIT(b, ",\"next_worker_id\":");
+	put_u64(b, s->next_worker_id);
+	PUT_LIT(b, ",\"workers\":");
+	put_workers(b, s);
+	PUT_LIT(b, ",\"state\":");
+	put_clusters(b, s);
+	PUT_LIT(b, "}");
 }
 
 static bool strings_valid(const struct state *s, struct bt_err *err)
 {
 	const struct state_config *c = &s->config;
 
-	/* json_string() refuses NULL and invalid UTF-8 by returning NULL,
-	 * which would read as out-of-memory; say what is wrong instead. */
+	/* a NULL or invalid UTF-8 string could not be read back: say which */
 	if (!c->command_socket || !c->pid_file_path)
 		return err_set(err, "serialize", EINVAL, "%s: not set",
 			       c->command_socket ? "$.config.pid_file_path" :
@@ -308,26 +358,19 @@ int state_json_serialize(const struct state *s, char **out, size_t *len,
 			 struct bt_err *err)
 {
 	struct outbuf b = {0};
-	json_t *root;
-	int rc;
 
 	*out = NULL;
 	*len = 0;
 	if (!strings_valid(s, err))
 		return -1;
-	root = state_to_json(s);
-	if (!root)
-		return err_set(err, "serialize", ENOMEM,
-			       "out of memory building the JSON document");
-	rc = json_dump_callback(root, dump_cb, &b, JSON_COMPACT);
-	json_decref(root);
-	if (rc != 0 || b.failed) {
-		free(b.data);
+	put_state(&b, s);
+	if (b.failed) {
+		state_json_free(b.data);
 		return err_set(err, "serialize", ENOMEM,
 			       "out of memory writing the JSON document");
 	}
 	if (b.len > STATE_JSON_MAX_BYTES) {
-		free(b.data);
+		state_json_free(b.data);
 		return err_set(err, "serialize", EFBIG,
 			       "the state is %zu bytes, over the limit of %zu",
 			       b.len, STATE_JSON_MAX_BYTES);
@@ -395,8 +438,14 @@ static int get_int(json_t *obj, const char *path, const char *key,
 		   int64_t lo, int64_t hi, int64_t *out, struct bt_err *err)
 {
 	char expected[96], fpath[256];
-	json_t *v;
+	json_t *v = json_object_get(obj, key);
 
+	/* the common case first: the messages cost more than the parse */
+	if (v && json_is_integer(v) && json_integer_value(v) >= lo &&
+	    json_integer_value(v) <= hi) {
+		*out = json_integer_value(v);
+		return 0;
+	}
 	snprintf(expected, sizeof expected, "an integer in [%" PRId64 ", %" PRId64 "]",
 		 lo, hi);
 	v = field(obj, path, key, expected, err);
@@ -516,7 +565,6 @@ static int parse_worker(json_t *o, const char *path, struct state_worker *w,
 {
 	static const char *const allowed[] = {"id", "pid", "run_state",
 					      "channel_fd", "scm_fd", NULL};
-	char rpath[80];
 	json_t *rs;
 
 	if (!json_is_object(o))
@@ -529,12 +577,11 @@ static int parse_worker(json_t *o, const char *path, struct state_worker *w,
 		       "one of RUNNING, STOPPING, STOPPED, NOT_ANSWERING", err);
 	if (!rs)
 		return -1;
-	snprintf(rpath, sizeof rpath, "%s.run_state", path);
 	if (state_run_from_name(json_string_value(rs), &w->run_state))
 		return err_set(err, "parse", EINVAL,
-			       "%s: expected one of RUNNING, STOPPING, STOPPED, "
-			       "NOT_ANSWERING, got \"%.40s\"",
-			       rpath, json_string_value(rs));
+			       "%s.run_state: expected one of RUNNING, STOPPING, "
+			       "STOPPED, NOT_ANSWERING, got \"%.40s\"",
+			       path, json_string_value(rs));
 	GET_INT(o, path, "channel_fd", STATE_FD_MIN, STATE_FD_MAX, w->channel_fd);
 	GET_INT(o, path, "scm_fd", STATE_FD_MIN, STATE_FD_MAX, w->scm_fd);
 	return 0;
@@ -552,10 +599,14 @@ static int parse_workers(json_t *arr, struct state *s, struct bt_err *err)
 	json_array_foreach(arr, i, o) {
 		char path[48];
 
+		/* the path is written only for the message of a bad worker:
+		 * the same check runs again with it */
+		if (parse_worker(o, "", &s->workers[i], NULL) == 0) {
+			s->n_workers++;
+			continue;
+		}
 		snprintf(path, sizeof path, "$.workers[%zu]", i);
-		if (parse_worker(o, path, &s->workers[i], err))
-			return -1;
-		s->n_workers++;
+		return parse_worker(o, path, &s->workers[i], err);
 	}
 	return 0;
 }
