@@ -66,7 +66,7 @@ static enum oracle_outcome check_ranges(const struct upgrade_new_args *a,
 }
 
 /* Build the canonical command line from A and parse it again. */
-static enum oracle_outcome check_canonical(const struct upgrade_new_args *a,
+static enum oracle_outcome args_canonical(const struct upgrade_new_args *a,
 					   struct oracle_report *rep)
 {
 	char v[4][24];
@@ -111,7 +111,7 @@ enum oracle_outcome fuzz_main_args_check(const uint8_t *data, size_t size,
 	} else {
 		o = check_ranges(&a, rep);
 		if (o == ORACLE_PASS)
-			o = check_canonical(&a, rep);
+			o = args_canonical(&a, rep);
 	}
 	free(args.text);
 	return o;

@@ -37,6 +37,16 @@ static enum oracle_outcome check_invariants(const struct scm_manifest *m,
 	return ORACLE_PASS;
 }
 
+/* json_dumps text belongs to jansson's allocator (the oracle counts it). */
+static void json_text_free(char *text)
+{
+	json_malloc_t m;
+	json_free_t f;
+
+	json_get_alloc_funcs(&m, &f);
+	f(text);
+}
+
 /* The manifest as scm_send writes it: compact, fixed key order. */
 static char *write_manifest(const struct scm_manifest *m, size_t *len)
 {
@@ -87,7 +97,7 @@ static enum oracle_outcome check_roundtrip(const struct scm_manifest *m,
 		return oracle_fail(rep, "write", "cannot write an accepted manifest");
 	if (scm_manifest_parse(t1, l1, &m2, &err)) {
 		o = oracle_fail(rep, "reparse", "%s (for %.200s)", err.msg, t1);
-		free(t1);
+		json_text_free(t1);
 		return o;
 	}
 	if (!same_manifest(m, &m2))
@@ -95,13 +105,14 @@ static enum oracle_outcome check_roundtrip(const struct scm_manifest *m,
 	t2 = o == ORACLE_PASS ? write_manifest(&m2, &l2) : NULL;
 	if (o == ORACLE_PASS && (!t2 || l1 != l2 || memcmp(t1, t2, l1) != 0))
 		o = oracle_fail(rep, "bytes", "%.200s vs %.200s", t1, t2 ? t2 : "-");
-	free(t1);
-	free(t2);
+	json_text_free(t1);
+	if (t2)
+		json_text_free(t2);
 	scm_manifest_free(&m2);
 	return o;
 }
 
-static enum oracle_outcome check_rejection(const struct scm_manifest *m,
+static enum oracle_outcome manifest_rejection(const struct scm_manifest *m,
 					   const struct bt_err *err,
 					   struct oracle_report *rep)
 {
@@ -127,7 +138,7 @@ enum oracle_outcome fuzz_manifest_check(const uint8_t *data, size_t size,
 	memset(rep, 0, sizeof *rep);
 	oracle_mark(&mark);
 	if (scm_manifest_parse((const char *)data, size, &m, &err)) {
-		o = check_rejection(&m, &err, rep);
+		o = manifest_rejection(&m, &err, rep);
 	} else {
 		o = check_invariants(&m, rep);
 		if (o == ORACLE_PASS)

@@ -49,7 +49,7 @@ static enum oracle_outcome check_form(const struct fp_spec *s,
 
 /* format -> parse -> same spec -> format -> same text; TEXT gets the
  * canonical form. */
-static enum oracle_outcome check_canonical(const struct fp_spec *s, char *text,
+static enum oracle_outcome spec_canonical(const struct fp_spec *s, char *text,
 					   struct oracle_report *rep)
 {
 	char again[SPEC_TEXT_MAX];
@@ -69,7 +69,7 @@ static enum oracle_outcome check_canonical(const struct fp_spec *s, char *text,
 	return ORACLE_PASS;
 }
 
-static enum oracle_outcome check_rejection(const struct bt_err *err,
+static enum oracle_outcome spec_rejection(const struct bt_err *err,
 					   struct oracle_report *rep)
 {
 	if (strcmp(err->step, "fault-spec") != 0 || !err->msg[0] || !err->errnum)
@@ -89,10 +89,10 @@ static enum oracle_outcome check_single(const char *text,
 	size_t n = 0;
 
 	if (fp_spec_parse(text, &s, &err))
-		return check_rejection(&err, rep);
+		return spec_rejection(&err, rep);
 	o = check_form(&s, rep);
 	if (o == ORACLE_PASS)
-		o = check_canonical(&s, canon, rep);
+		o = spec_canonical(&s, canon, rep);
 	if (o != ORACLE_PASS)
 		return o;
 	if (fp_spec_parse_list(text, list, FP_SPECS_MAX, &n, &err) || n != 1 ||
@@ -112,13 +112,13 @@ static enum oracle_outcome check_list(const char *text,
 	size_t n, m, used = 0;
 
 	if (fp_spec_parse_list(text, list, FP_SPECS_MAX, &n, &err))
-		return check_rejection(&err, rep);
+		return spec_rejection(&err, rep);
 	joined[0] = 0;
 	for (size_t i = 0; i < n; i++) {
 		enum oracle_outcome o = check_form(&list[i], rep);
 
 		if (o == ORACLE_PASS)
-			o = check_canonical(&list[i], canon, rep);
+			o = spec_canonical(&list[i], canon, rep);
 		if (o != ORACLE_PASS)
 			return o;
 		used += (size_t)snprintf(joined + used, sizeof joined - used, "%s%s",

@@ -11,9 +11,9 @@
  *
  * Leaks: jansson's allocations are counted (oracle_init installs counting
  * functions above state_json_malloc/free, so the mem/alloc point stays
- * underneath) and every other heap block through glibc's mallinfo2, before
- * and after each input.  Under ASan, LeakSanitizer does the same job (and
- * mallinfo2 reads zero).
+ * underneath) and every heap block by the malloc shim of fuzz_heapcount.c,
+ * in the programs that link it, before and after each input.  Under ASan
+ * the shim is left out and LeakSanitizer does that job.
  *
  * Outcomes: ORACLE_REJECTED (the parser said no, cleanly), ORACLE_PASS, or
  * ORACLE_VIOLATION with a sentence in the report.  No function here aborts:
@@ -41,9 +41,9 @@ typedef int (*oracle_serialize_fn)(const struct state *s, char **out,
 /* Once per process: state_json_init plus the counting jansson allocator. */
 void oracle_init(void);
 
-/* Live jansson blocks / live heap bytes right now (0 under ASan). */
+/* Live jansson blocks / live heap blocks right now (0 under ASan). */
 long oracle_json_live(void);
-size_t oracle_heap_live(void);
+long oracle_heap_live(void);
 
 /* The round trip from bytes: parse; on success the state round trip. */
 enum oracle_outcome oracle_state_bytes(const char *buf, size_t len,
@@ -63,7 +63,7 @@ enum oracle_outcome oracle_fail(struct oracle_report *rep, const char *stage,
 /* Leak checks around one input: mark before, check after. */
 struct oracle_mark {
 	long json;
-	size_t heap;
+	long heap;
 };
 void oracle_mark(struct oracle_mark *m);
 enum oracle_outcome oracle_check_leaks(const struct oracle_mark *m,
