@@ -41,6 +41,8 @@ help:
 	@echo "make sanitize   clang ASan+UBSan+LSan build; check, corpus replay, faultcheck subset"
 	@echo "make coverage   line and branch coverage of src/ after check + faultcheck"
 	@echo "make gate       every stage above, JUnit per stage, a summary table"
+	@echo "make fuzz       every fuzz target (AFL++; ENGINE=libfuzzer; FUZZ_SECONDS=60)"
+	@echo "make bench      upgrade latency vs its floor, codec, data plane (QUICK=1)"
 	@echo "make deps       install missing Debian packages (as root) or print the command"
 	@echo "make clean      remove build/"
 

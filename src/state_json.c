@@ -179,7 +179,9 @@ static void put_config(struct outbuf *b, const struct state_config *c)
 	put_u64(b, c->upgrade_timeout_ms);
 	PUT_LIT(b, ",\"listeners\":[");
 	for (size_t i = 0; i < c->n_listeners; i++) {
-		put_raw(b, ",{\"address\":" + (i == 0), sizeof ",{\"address\":" - 1 - (i == 0));
+		if (i)
+			PUT_LIT(b, ",");
+		PUT_LIT(b, "{\"address\":");
 		put_string(b, c->listeners[i].address);
 		PUT_LIT(b, ",\"protocol\":");
 		put_string(b, c->listeners[i].protocol);
@@ -194,7 +196,9 @@ static void put_workers(struct outbuf *b, const struct state *s)
 	for (size_t i = 0; i < s->n_workers; i++) {
 		const struct state_worker *w = &s->workers[i];
 
-		put_raw(b, ",{\"id\":" + (i == 0), sizeof ",{\"id\":" - 1 - (i == 0));
+		if (i)
+			PUT_LIT(b, ",");
+		PUT_LIT(b, "{\"id\":");
 		put_u64(b, w->id);
 		PUT_LIT(b, ",\"pid\":");
 		put_int(b, w->pid);

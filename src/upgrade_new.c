@@ -243,28 +243,60 @@ static int check_live(const struct state *s, int confirm_fd, struct bt_err *err)
 }
 
 /* Distinct numbers are validate's business; distinct kernel objects are
- * ours: two numbers may still be one socket. */
+ * ours: two numbers may still be one socket.  Sorted by identity, the
+ * aliases are neighbours: O(n log n) for thousands of workers. */
+struct ident {
+	struct fdutil_id id;
+	size_t pos;	/* 0: the command socket, 1 + 2i / 2 + 2i: worker i */
+};
+
+static int cmp_ident(const void *a, const void *b)
+{
+	const struct ident *x = a, *y = b;
+
+	if (x->id.dev != y->id.dev)
+		return x->id.dev < y->id.dev ? -1 : 1;
+	if (x->id.ino != y->id.ino)
+		return x->id.ino < y->id.ino ? -1 : 1;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static void ident_path(size_t pos, char *buf, size_t len)
+{
+	if (pos == 0)
+		snprintf(buf, len, "$.command_socket_fd");
+	else
+		snprintf(buf, len, "$.workers[%zu].%s", (pos - 1) / 2,
+			 pos % 2 ? "channel_fd" : "scm_fd");
+}
+
 static int check_identities(const struct state *s, struct bt_err *err)
 {
 	size_t n = 1 + 2 * s->n_workers;
-	struct fdutil_id *ids = calloc(n, sizeof *ids);
+	struct ident *v = calloc(n, sizeof *v);
+	char p1[64], p2[64];
 	int rc = 0;
 
-	if (!ids)
+	if (!v)
 		return err_set(err, "new/validate", ENOMEM, "out of memory");
-	fdutil_identity(s->command_socket_fd, &ids[0]);
-	for (size_t i = 0; i < s->n_workers; i++) {
-		fdutil_identity(s->workers[i].channel_fd, &ids[1 + 2 * i]);
-		fdutil_identity(s->workers[i].scm_fd, &ids[2 + 2 * i]);
+	for (size_t i = 0; i < n; i++) {
+		int fd = i == 0 ? s->command_socket_fd
+				: i % 2 ? s->workers[(i - 1) / 2].channel_fd
+					: s->workers[(i - 1) / 2].scm_fd;
+
+		v[i].pos = i;
+		fdutil_identity(fd, &v[i].id);	/* open: checked just before */
 	}
-	/* O(n^2) is fine for hundreds of workers; the old side sorts. */
-	for (size_t i = 0; i < n && rc == 0; i++)
-		for (size_t j = i + 1; j < n && rc == 0; j++)
-			if (fdutil_id_equal(&ids[i], &ids[j]))
-				rc = err_set(err, "new/validate", EEXIST,
-					     "two fds of the state (positions %zu and "
-					     "%zu) are the same kernel object", i, j);
-	free(ids);
+	qsort(v, n, sizeof *v, cmp_ident);
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		if (v[i].id.dev != v[i - 1].id.dev || v[i].id.ino != v[i - 1].id.ino)
+			continue;
+		ident_path(v[i - 1].pos, p1, sizeof p1);
+		ident_path(v[i].pos, p2, sizeof p2);
+		rc = err_set(err, "new/validate", EEXIST,
+			     "%s and %s are the same kernel object", p1, p2);
+	}
+	free(v);
 	return rc;
 }
 
