@@ -363,7 +363,8 @@ static void make_cells(struct campaign *c)
 		const struct cat_row *row = &c->cat.rows[i];
 		unsigned hits = hits_of(&c->hits, row->scenario, row->process, row->point);
 
-		if (c->o->no_preload && catalogue_is_libfiu_point(row->point)) {
+		if ((c->o->no_preload && catalogue_is_libfiu_point(row->point)) ||
+		    (c->o->skip_points && fnmatch(c->o->skip_points, row->point, 0) == 0)) {
 			/* said, and counted as skipped, never as passed */
 			c->skipped_rows++;
 			continue;
@@ -851,8 +852,10 @@ int campaign_run(const struct campaign_opts *o)
 	fprintf(stderr, "faultcheck: %zu cells from %zu catalogue rows, %d jobs\n",
 		c.n_cells, c.cat.n, o->jobs);
 	if (c.skipped_rows)
-		fprintf(stderr, "faultcheck: SKIPPED %zu libc-layer rows: batond runs without "
-				"libfiu's preload (--no-preload)\n", c.skipped_rows);
+		fprintf(stderr, "faultcheck: SKIPPED %zu catalogue rows (%s%s%s)\n",
+			c.skipped_rows, o->no_preload ? "--no-preload: the libc layer" : "",
+			o->no_preload && o->skip_points ? ", " : "",
+			o->skip_points ? "--skip-points" : "");
 	all = calloc(c.n_cells + 1, sizeof *all);
 	for (size_t i = 0; i < c.n_cells; i++)
 		all[i] = &c.cells[i];

@@ -34,6 +34,8 @@ struct campaign_opts {
 	bool list_only;
 	bool exhaustive;		/* every N even for the allocators */
 	bool no_preload;		/* batond without libfiu's preload */
+	const char *skip_points;	/* fnmatch glob: catalogue rows whose
+					 * point matches are skipped (counted) */
 	bool verbose;
 };
 

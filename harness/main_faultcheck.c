@@ -16,6 +16,9 @@ static const char usage[] =
 	"  --jobs N             cells in parallel (default: the number of cores)\n"
 	"  --shard I/N          run only the I-th of N shards of the cells\n"
 	"  --only GLOB          run only the cells whose spec matches GLOB\n"
+	"  --skip-points GLOB   skip (and count as skipped) the catalogue rows whose\n"
+	"                       point matches GLOB: libc/mm/* under valgrind, which\n"
+	"                       replaces malloc so libfiu's wrappers never run\n"
 	"  --work DIR           cell directories (default build/cells)\n"
 	"  --reports DIR        faultcheck.json and .xml (default build/reports)\n"
 	"  --repro-dir DIR      artifacts of --repro (default build/repro)\n"
@@ -99,6 +102,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (v && !strcmp(a, "--skip-points")) {
+			o.skip_points = v, i++;
 		} else if (v && !strcmp(a, "--only")) {
 			o.only = *v ? v : NULL, i++;
 		} else if (v && !strcmp(a, "--work")) {

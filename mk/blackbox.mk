@@ -9,7 +9,7 @@ BBFAULT := $(BUILD)/libbbfault.so
 
 # An explicit rule: it links libfiu (the shim registers libfiu callbacks),
 # which the generic shim rule does not.
-$(BBFAULT): harness/shim_bbfault.c harness/bbfault.h
+$(BBFAULT): harness/shim_bbfault.c harness/bbfault.h mk/blackbox.mk Makefile
 	@mkdir -p $(dir $@)
 	@echo "  SHIM    $@"
 	@gcc $(CPPFLAGS_ALL) $(SHIM_CFLAGS) -o $@ $< -lfiu
