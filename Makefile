@@ -7,7 +7,7 @@ WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wno-format-truncation
 CPPFLAGS_ALL := -D_GNU_SOURCE -DFIU_ENABLE=1 -Isrc -Iharness
 CFLAGS_ALL   := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL   := -ljansson -lfiu -pthread $(EXTRA_LDLIBS)
+LDLIBS_ALL   := -ljansson -lfiu -pthread -lm $(EXTRA_LDLIBS)
 # LD_PRELOAD shims run inside other programs: never with the sanitizer or
 # coverage flags of the build (EXTRA_*), which would bring a runtime along
 SHIM_CFLAGS  := -std=gnu11 $(WARN) -O2 -g -fPIC -shared

@@ -216,7 +216,8 @@ static size_t steady_fds(pid_t master, int port, size_t at_most,
 {
 	size_t n = master_fds(master, port, out);
 
-	for (int i = 0; i < 4 && n > at_most; i++) {
+	/* slow builds (coverage, sanitizers) take longer to let go */
+	for (int i = 0; i < 8 * scen_time_scale() && n > at_most; i++) {
 		struct fdutil_entry *v;
 		size_t k;
 

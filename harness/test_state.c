@@ -594,6 +594,89 @@ static void test_serialize_names_each_bad_string(void **unused)
 	assert_int_equal(live_blocks, 0);
 }
 
+/* The writer's bytes are jansson's: every generated state, dumped again by
+ * jansson from the parsed document, comes out byte-identical, and so do
+ * strings holding every escape jansson writes. */
+static void expect_jansson_bytes(const char *doc, size_t len)
+{
+	json_t *j = json_loadb(doc, len, 0, NULL);
+	char *again;
+
+	assert_non_null(j);
+	again = json_dumps(j, JSON_COMPACT);
+	assert_non_null(again);
+	assert_int_equal(strlen(again), len);
+	assert_memory_equal(again, doc, len);
+	count_free(again);	/* jansson's buffer: its (counting) free */
+	json_decref(j);
+}
+
+static void test_writer_matches_jansson(void **unused)
+{
+	static const char *const tricky[] = {
+		"quote\" and back\\slash", "ctl \b\f\n\r\t end", "\x01\x1f\x7f",
+		"sl/ash", "utf-8 \xc3\xa9 \xf0\x9f\x98\x80"};
+
+	(void)unused;
+	for (uint64_t seed = 0; seed < 200; seed++) {
+		struct state s;
+		char *out;
+		size_t len;
+
+		assert_int_equal(stategen_fill(&s, seed, STATEGEN_ANY), 0);
+		assert_int_equal(state_json_serialize(&s, &out, &len, NULL), 0);
+		expect_jansson_bytes(out, len);
+		free(out);
+		state_free(&s);
+	}
+	for (size_t k = 0; k < sizeof tricky / sizeof tricky[0]; k++) {
+		struct state s;
+		char *out;
+		size_t len;
+		int c;
+
+		assert_int_equal(stategen_fill(&s, 5, 0), 0);
+		c = state_add_cluster(&s, tricky[k]);
+		assert_true(c >= 0);
+		assert_int_equal(state_add_backend(&s.clusters[c], tricky[k]), 0);
+		assert_int_equal(state_json_serialize(&s, &out, &len, NULL), 0);
+		expect_jansson_bytes(out, len);
+		free(out);
+		state_free(&s);
+	}
+	assert_int_equal(live_blocks, 0);
+}
+
+/* Two clusters of one name (a model state_validate refuses) come out as a
+ * JSON object holds them: once, with the last one's backends. */
+static void test_writer_duplicate_cluster(void **unused)
+{
+	struct state s;
+	char *out;
+	size_t len;
+
+	(void)unused;
+	assert_int_equal(stategen_fill(&s, 5, 0), 0);
+	for (size_t i = 0; i < s.n_clusters; i++) {
+		for (size_t j = 0; j < s.clusters[i].n_backends; j++)
+			free(s.clusters[i].backends[j]);
+		free(s.clusters[i].backends);
+		free(s.clusters[i].name);
+	}
+	free(s.clusters);
+	s.clusters = NULL;
+	s.n_clusters = 0;
+	assert_true(state_add_cluster(&s, "dup") >= 0);
+	assert_int_equal(state_add_backend(&s.clusters[0], "first"), 0);
+	assert_true(state_add_cluster(&s, "dup") >= 0);
+	assert_int_equal(state_add_backend(&s.clusters[1], "second"), 0);
+	assert_int_equal(state_json_serialize(&s, &out, &len, NULL), 0);
+	assert_non_null(strstr(out, "\"clusters\":{\"dup\":{\"backends\":[\"second\"]}}"));
+	expect_jansson_bytes(out, len);
+	free(out);
+	state_free(&s);
+}
+
 /* --- rejected documents --- */
 
 struct reject_row {
@@ -706,6 +789,14 @@ static const struct reject_row reject_rows[] = {
 	{DOC_STATE("\"state\":{}}"), 0, 0,
 	 EINVAL, "$.state.clusters: missing field", NULL},
 	{DOC_HEAD("{\"version\":1,"), 0, 0, EINVAL, "$.format: missing field", NULL},
+	{DOC_CONFIG("\"config\":{\"command_buffer_size\":1000000},"), 0, 0,
+	 EINVAL, "$.config.command_socket: missing field (expected a string)", NULL},
+	{DOC_CONFIG("\"config\":{\"command_socket\":\"/a\",\"command_buffer_size\":1,"
+		    "\"max_command_buffer_size\":1,\"pid_file_path\":\"/p\","
+		    "\"worker_count\":1,\"upgrade_timeout_ms\":1},"), 0, 0,
+	 EINVAL, "$.config.listeners: missing field (expected an array)", NULL},
+	{DOC_STATE("\"state\":{\"clusters\":{\"api\":{}}}}"), 0, 0,
+	 EINVAL, "$.state.clusters[\"api\"].backends: missing field", NULL},
 	/* format and version */
 	{DOC_HEAD(HEAD_("\"baton-upgrade-state\"", "2")), 0, 0, EPROTO,
 	 "$.version: unknown version 2 (this binary knows version 1)", NULL},
@@ -1028,6 +1119,8 @@ int main(void)
 	    cmocka_unit_test(test_equal_sees_each_field),
 	    cmocka_unit_test(test_serialize_refuses_bad_utf8),
 	    cmocka_unit_test(test_serialize_names_each_bad_string),
+	    cmocka_unit_test(test_writer_matches_jansson),
+	    cmocka_unit_test(test_writer_duplicate_cluster),
 	    cmocka_unit_test(test_rejects_table),
 	    cmocka_unit_test(test_validate_rejects),
 	    cmocka_unit_test(test_validate_struct_only),

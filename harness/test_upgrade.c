@@ -233,7 +233,8 @@ static void binary_garbage_bytes(void **state)
  * name them:
  *   %C the confirmation socket   %S the state file   %L a listening socket
  *   %R a regular file            %A, %B two numbers for one socket
- *   %W another socket            %P this test's pid (a live "worker") */
+ *   %W another socket            %P this test's pid (a live "worker")
+ *   %M a second number for the listening socket */
 struct main_case {
 	const char *name;
 	const char *args;
@@ -248,7 +249,7 @@ struct main_case {
 };
 
 struct case_fds {
-	int conf[2], state, listen, reg, alias_a, alias_b, other[2];
+	int conf[2], state, listen, listen_dup, reg, alias_a, alias_b, other[2];
 };
 
 #define DOC_HEAD \
@@ -280,6 +281,7 @@ static void expand(const char *text, const struct case_fds *f, char *out, size_t
 			case 'A': v = f->alias_a; break;
 			case 'B': v = f->alias_b; break;
 			case 'W': v = f->other[1]; break;
+			case 'M': v = f->listen_dup; break;
 			case 'P': v = (int)getpid(); break;
 			}
 		}
@@ -318,6 +320,7 @@ static void make_case_fds(const struct main_case *c, struct case_fds *f)
 	unlink(sa.sun_path);
 	assert_int_equal(bind(f->listen, (struct sockaddr *)&sa, sizeof sa), 0);
 	assert_int_equal(listen(f->listen, 4), 0);
+	f->listen_dup = fcntl(f->listen, F_DUPFD_CLOEXEC, 3);
 	f->reg = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	f->alias_a = f->other[0];
 	f->alias_b = fcntl(f->other[0], F_DUPFD_CLOEXEC, 3);
@@ -340,7 +343,7 @@ static void make_case_fds(const struct main_case *c, struct case_fds *f)
 static void close_case_fds(struct case_fds *f)
 {
 	int all[] = {f->conf[1], f->state, f->listen, f->reg, f->other[0], f->other[1],
-		     f->alias_b};
+		     f->alias_b, f->listen_dup};
 
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (all[i] >= 0)
@@ -369,7 +372,7 @@ static void run_main_case(const struct main_case *c)
 	struct case_fds f;
 	char args[512], cmd[1024], log[600], out[4096] = "";
 	char *argv[24];
-	int keep[8], status, a = 0;
+	int keep[9], status, a = 0;
 	struct proc_spawn ps = {.argv = argv, .keep_fds = keep};
 	FILE *fp;
 	pid_t pid;
@@ -377,7 +380,8 @@ static void run_main_case(const struct main_case *c)
 	make_case_fds(c, &f);
 	keep[0] = f.conf[1], keep[1] = f.state, keep[2] = f.listen, keep[3] = f.reg;
 	keep[4] = f.other[0], keep[5] = f.other[1], keep[6] = f.alias_b;
-	ps.n_keep = 7;
+	keep[7] = f.listen_dup;
+	ps.n_keep = 8;
 	if (f.state < 0)
 		keep[1] = f.listen;	/* no state fd: keep a harmless duplicate */
 	snprintf(log, sizeof log, "%s/%s.log", tu_dir(SUITE, "main-args"), c->name);
@@ -463,15 +467,22 @@ static void bad_main_arguments(void **state)
 		 false, 1, "is not a listening socket", "new/validate"},
 		{"worker-fd-not-socket", OK_ARGS, DOC_HEAD WORKER("0", "%R", "%W") DOC_TAIL, false,
 		 false, false, false, 1, "$.workers[0].channel_fd: fd", "new/validate"},
+		{"worker-scm-not-socket", OK_ARGS, DOC_HEAD WORKER("0", "%W", "%R") DOC_TAIL,
+		 false, false, false, false, 1, "$.workers[0].scm_fd: fd", "new/validate"},
 		{"worker-channel-is-confirm", OK_ARGS, DOC_HEAD WORKER("0", "%C", "%W") DOC_TAIL,
 		 false, false, false, false, 1, "is the confirmation socket", "new/validate"},
 		{"two-numbers-one-socket", OK_ARGS, DOC_HEAD WORKER("0", "%A", "%B") DOC_TAIL,
 		 false, false, false, false, 1, "are the same kernel object", "new/validate"},
+		{"worker-channel-is-command-socket", OK_ARGS,
+		 DOC_HEAD WORKER("0", "%M", "%W") DOC_TAIL, false, false, false, false, 1,
+		 "$.command_socket_fd and $.workers[0].channel_fd are the same kernel object",
+		 "new/validate"},
 	};
 	/* the DOC_HEAD cases differ in version and command socket */
 	static const char *const heads[][2] = {
 		[12] = {"2", "%L"}, [13] = {"1", "900"}, [14] = {"1", "%C"},
 		[15] = {"1", "%L"}, [16] = {"1", "%L"}, [17] = {"1", "%L"},
+		[18] = {"1", "%L"}, [19] = {"1", "%L"},
 	};
 
 	(void)state;

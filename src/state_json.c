@@ -452,17 +452,13 @@ static int get_int(json_t *obj, const char *path, const char *key,
 	}
 	snprintf(expected, sizeof expected, "an integer in [%" PRId64 ", %" PRId64 "]",
 		 lo, hi);
-	v = field(obj, path, key, expected, err);
-	if (!v)
+	if (!field(obj, path, key, expected, err))
 		return -1;
 	snprintf(fpath, sizeof fpath, "%s.%s", path, key);
 	if (!json_is_integer(v))
 		return wrong_type(fpath, expected, v, err);
-	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return err_set(err, "parse", ERANGE, "%s: expected %s, got %" PRId64,
-			       fpath, expected, (int64_t)json_integer_value(v));
-	*out = json_integer_value(v);
-	return 0;
+	return err_set(err, "parse", ERANGE, "%s: expected %s, got %" PRId64, fpath,
+		       expected, (int64_t)json_integer_value(v));
 }
 
 #define GET_INT(obj, path, key, lo, hi, dst)                                  \
