@@ -794,6 +794,64 @@ static void stopped_worker_fds_closed(void **state)
 	assert_int_equal(proc_wait_gone(pid, 5000), 0);
 }
 
+/* `batond start --config FILE`: the file's keys reach the state; a bad
+ * key is refused with the file and line named, before anything binds. */
+static void start_from_config_file(void **state)
+{
+	const char *dir = tu_dir(SUITE, "config");
+	char conf[600], bad[600], run[600], sock[700], log[700], out[2048] = "";
+	char *argv[] = {(char *)tu_batond(), "start", "--config", conf, NULL};
+	struct proc_spawn ps = {.argv = argv, .log_path = log};
+	json_t *st = NULL, *cfg;
+	int status;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	snprintf(conf, sizeof conf, "%s/baton.conf", dir);
+	snprintf(bad, sizeof bad, "%s/bad.conf", dir);
+	snprintf(run, sizeof run, "%s/run", dir);
+	snprintf(sock, sizeof sock, "%s/baton.sock", run);
+	snprintf(log, sizeof log, "%s/batond.log", dir);
+	f = fopen(conf, "we");
+	assert_non_null(f);
+	fprintf(f, "# a comment\nlisten = 127.0.0.1:0\nworkers = 1\n"
+		   "runtime_dir = %s\nupgrade_timeout_ms = 3000\n", run);
+	fclose(f);
+	pid = proc_spawn(&ps, NULL);
+	assert_true(pid > 0);
+	for (int i = 0; i < 200 && ctlc_status(sock, 200, &st) != pid; i++) {
+		json_decref(st);
+		st = NULL;
+		proc_sleep_ms(10);
+	}
+	assert_non_null(st);
+	cfg = json_object_get(json_object_get(st, "state"), "config");
+	assert_int_equal(json_integer_value(json_object_get(cfg, "worker_count")), 1);
+	assert_int_equal(json_integer_value(json_object_get(cfg, "upgrade_timeout_ms")), 3000);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(st, "state"),
+							 "workers")), 1);
+	json_decref(st);
+	kill(pid, SIGTERM);
+	assert_int_equal(proc_wait_gone(pid, 5000), 0);
+	/* a bad key: exit 2, the file and the line named */
+	f = fopen(bad, "we");
+	assert_non_null(f);
+	fprintf(f, "workers = 1\nbogus = 1\n");
+	fclose(f);
+	argv[3] = bad;
+	unlink(log);
+	pid = proc_spawn(&ps, NULL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+	f = fopen(log, "re");
+	assert_non_null(f);
+	out[fread(out, 1, sizeof out - 1, f)] = 0;
+	fclose(f);
+	assert_non_null(strstr(out, "unknown config key \"bogus\""));
+	assert_non_null(strstr(out, "bad.conf:2"));
+}
+
 /* A failed assertion leaves the scenario's processes behind: kill them
  * by pid so the next test starts from nothing. */
 static int kill_leftovers(void **state)
@@ -823,6 +881,7 @@ int main(void)
 		T(worker_upgrade_300_listeners),
 		T(forkalloc_shim_works),
 		T(stopped_worker_fds_closed),
+		T(start_from_config_file),
 	};
 	int failures;
 
