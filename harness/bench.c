@@ -154,21 +154,6 @@ void bench_linfit(const double *x, const double *y, size_t n, double *a,
 
 /* --- a batond to measure --- */
 
-static int mkdir_p(const char *path)
-{
-	char tmp[512];
-
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 static void clear_run_dir(const char *dir)
 {
 	char path[600];
@@ -220,7 +205,7 @@ int bench_daemon_start(struct bench_daemon *d, const char *batond,
 	snprintf(d->log, sizeof d->log, "%s/batond.log", dir);
 	if (!argv)
 		return err_set(err, "bench", ENOMEM, "out of memory");
-	if (mkdir_p(dir)) {
+	if (proc_mkdir_p(dir)) {
 		free(argv);
 		return err_set(err, "bench", errno, "cannot create %s", dir);
 	}

@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -23,9 +20,9 @@
 #include "bbfault.h"
 #include "fdutil.h"
 #include "scenario.h"
+#include "sockdiag.h"
 
 #define FIU_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
-#define MAX_LISTEN_INODES 4096
 
 /* Faults tried when none are named: each libc call the issue lists, in
  * the master the upgrade is sent to, then in the new generation. */
@@ -91,68 +88,50 @@ static void rm_tree(const char *dir)
 
 /* --- sockets that C5 does not count --- */
 
-struct inode_set {
-	unsigned long v[MAX_LISTEN_INODES];
+/* The master's own sockets, each marked once the kernel's tables show it
+ * listening (or on the service port).  Looking up only these few inodes,
+ * rather than collecting every socket of the machine, keeps the answer
+ * right however many sockets the machine has: a busy loopback holds
+ * thousands in TIME_WAIT. */
+struct own_sockets {
+	unsigned long *inode;
+	bool *excluded;
 	size_t n;
 };
 
-static void add_inode(struct inode_set *s, unsigned long ino)
+static void mark_inode(struct own_sockets *s, unsigned long ino)
 {
-	if (s->n < MAX_LISTEN_INODES)
-		s->v[s->n++] = ino;
+	for (size_t i = 0; ino && i < s->n; i++)
+		if (s->inode[i] == ino)
+			s->excluded[i] = true;
 }
 
-static bool has_inode(const struct inode_set *s, unsigned long ino)
+/* TCP sockets asked of sock_diag: every one whose local port is PORT
+ * (0: any) is marked. */
+struct port_filter {
+	int port;
+	struct own_sockets *set;
+};
+
+static void mark_if_port(const struct inet_diag_msg *d, void *arg)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i] == ino)
-			return true;
-	return false;
+	struct port_filter *f = arg;
+
+	if (!f->port || ntohs(d->id.idiag_sport) == f->port)
+		mark_inode(f->set, d->idiag_inode);
 }
 
-/* TCP sockets of one family, asked of sock_diag: every one in a state of
- * STATES (a bit mask of TCP states) whose local port is PORT (0: any). */
-static void tcp_sockets(int family, unsigned states, int port, struct inode_set *s)
+static void tcp_sockets(int family, unsigned states, int port, struct own_sockets *s)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg = {
-		.nlh = {.nlmsg_len = sizeof msg, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-		.req = {.sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_TCP,
-			.idiag_states = states},
-	};
-	char buf[32768];
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	bool done = false;
+	struct port_filter f = {.port = port, .set = s};
 
-	if (fd < 0)
-		return;
-	if (send(fd, &msg, sizeof msg, 0) != (ssize_t)sizeof msg)
-		done = true;
-	while (!done) {
-		ssize_t len = recv(fd, buf, sizeof buf, 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (len <= 0)
-			break;
-		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-				done = true;
-				break;
-			}
-			struct inet_diag_msg *d = NLMSG_DATA(h);
-
-			if (!port || ntohs(d->id.idiag_sport) == port)
-				add_inode(s, d->idiag_inode);
-		}
-	}
-	close(fd);
+	/* a failed dump leaves listeners unmarked: they then count as
+	 * leaked fds, a finding one sees, not one that hides */
+	(void)sockdiag_tcp(family, states, mark_if_port, &f);
 }
 
 /* Unix sockets with __SO_ACCEPTCON (0x10000) in /proc/net/unix. */
-static void unix_listeners(struct inode_set *s)
+static void unix_listeners(struct own_sockets *s)
 {
 	FILE *f = fopen("/proc/net/unix", "re");
 	char line[512];
@@ -164,7 +143,7 @@ static void unix_listeners(struct inode_set *s)
 
 		if (sscanf(line, "%*s %*x %*x %lx %*x %*x %lu", &flags, &ino) == 2 &&
 		    (flags & 0x10000))
-			add_inode(s, ino);
+			mark_inode(s, ino);
 	}
 	fclose(f);
 }
@@ -172,38 +151,47 @@ static void unix_listeners(struct inode_set *s)
 /* What C5 leaves out: every listening socket, and the data plane (TCP
  * connections on the service PORT: a process that serves as well, like
  * HAProxy without a master, holds them for a while). */
-static void listening_inodes(struct inode_set *s, int port)
+static void mark_listeners(struct own_sockets *s, int port)
 {
-	s->n = 0;
-	tcp_sockets(AF_INET, 1 << 10 /* TCP_LISTEN */, 0, s);
-	tcp_sockets(AF_INET6, 1 << 10, 0, s);
-	tcp_sockets(AF_INET, 0xfff, port, s);
-	tcp_sockets(AF_INET6, 0xfff, port, s);
+	tcp_sockets(AF_INET, SOCKDIAG_LISTEN, 0, s);
+	tcp_sockets(AF_INET6, SOCKDIAG_LISTEN, 0, s);
+	tcp_sockets(AF_INET, SOCKDIAG_ANY, port, s);
+	tcp_sockets(AF_INET6, SOCKDIAG_ANY, port, s);
 	unix_listeners(s);
 }
 
-static bool is_listener(const struct inode_set *s, const struct fdutil_entry *e)
+static unsigned long socket_inode(const struct fdutil_entry *e)
 {
 	unsigned long ino;
 
-	return sscanf(e->target, "socket:[%lu]", &ino) == 1 && has_inode(s, ino);
+	return sscanf(e->target, "socket:[%lu]", &ino) == 1 ? ino : 0;
 }
 
 /* The master's fds other than listening sockets and data-plane
  * connections on PORT, malloc'd (*out). */
 static size_t master_fds(pid_t master, int port, struct fdutil_entry **out)
 {
-	static struct inode_set ls;
 	struct fdutil_entry *v = NULL;
+	struct own_sockets own = {0};
 	size_t n = 0, k = 0;
 
 	*out = NULL;
 	if (master <= 0 || fdutil_list(master, &v, &n, NULL) != 0)
 		return 0;
-	listening_inodes(&ls, port);
+	own.inode = calloc(n ? n : 1, sizeof *own.inode);
+	own.excluded = calloc(n ? n : 1, sizeof *own.excluded);
+	if (own.inode && own.excluded) {
+		for (size_t i = 0; i < n; i++)
+			own.inode[i] = socket_inode(&v[i]);
+		own.n = n;
+		mark_listeners(&own, port);
+	}
+	/* out of memory: nothing is excluded, C5 overcounts visibly */
 	for (size_t i = 0; i < n; i++)
-		if (!is_listener(&ls, &v[i]))
+		if (!own.excluded || !own.excluded[i])
 			v[k++] = v[i];
+	free(own.inode);
+	free(own.excluded);
 	*out = v;
 	return k;
 }

@@ -79,21 +79,6 @@ static void add_error(struct campaign *c, const char *fmt, ...)
 	fprintf(stderr, "faultcheck: %s\n", buf);
 }
 
-static void mkdirs(const char *path)
-{
-	char tmp[512];
-
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(tmp, 0755);
-}
-
 /* --- 1: catalogue against the code --- */
 
 static int code_points(const char *batond, char ***out, size_t *n)
@@ -512,7 +497,7 @@ static pid_t start_cell(const struct campaign_opts *o, struct cell *cell)
 	pid_t pid;
 
 	cell_dir(o, cell, dir, sizeof dir);
-	mkdirs(dir);
+	proc_mkdir_p(dir);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -649,7 +634,7 @@ static void write_json(struct campaign *c, long long wall, size_t failed)
 			 c->o->batond, "cells", cells);
 	json_object_set_new(json_object_get(root, "summary"), "shard",
 			    json_sprintf("%d/%d", c->o->shard_i, c->o->shard_n));
-	mkdirs(c->o->report_dir);
+	proc_mkdir_p(c->o->report_dir);
 	snprintf(path, sizeof path, "%s/faultcheck.json", c->o->report_dir);
 	if (json_dump_file(root, path, JSON_INDENT(1)) != 0)
 		fprintf(stderr, "faultcheck: cannot write %s\n", path);
@@ -827,7 +812,7 @@ static int prepare(struct campaign *c)
 		fprintf(stderr, "faultcheck: %s is not an executable\n", c->o->batond);
 		return -1;
 	}
-	mkdirs(c->o->work_dir);
+	proc_mkdir_p(c->o->work_dir);
 	return 0;
 }
 
@@ -947,7 +932,7 @@ int campaign_repro(const struct campaign_opts *o, const char *spec_text)
 	for (const char *p = spec_text; *p && strlen(dir) < sizeof dir - 2; p++)
 		dir[strlen(dir) + 1] = 0, dir[strlen(dir)] = (*p == '/' || *p == ':' ||
 							      *p == '=' || *p == '@') ? '_' : *p;
-	mkdirs(dir);
+	proc_mkdir_p(dir);
 	snprintf(copy, sizeof copy, "BATON_STATE_COPY=%s/state.json", dir);
 	cell_opts(o, dir, spec_text, &so);
 	so.extra_env = extra;

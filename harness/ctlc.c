@@ -12,24 +12,9 @@
 int ctlc_begin(const char *socket_path, const char *request,
 	       struct ctlc_pending *p, struct bt_err *err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	p->ch.fd = -1;
-	if (strlen(socket_path) >= sizeof sa.sun_path)
-		return err_set(err, "connect", ENAMETOOLONG, "%s", socket_path);
-	memcpy(sa.sun_path, socket_path, strlen(socket_path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return err_set(err, "connect", errno, "socket failed");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		int e = errno;
-
-		close(fd);
-		return err_set(err, "connect", e, "cannot connect to %s", socket_path);
-	}
-	if (channel_init(&p->ch, fd, 1 << 16, 64 << 20, err) ||
-	    channel_send(&p->ch, request, strlen(request), 2000, err)) {
+	if (channel_connect(&p->ch, socket_path, 1 << 16, 64 << 20, err))
+		return -1;
+	if (channel_send(&p->ch, request, strlen(request), 2000, err)) {
 		channel_close(&p->ch);
 		return -1;
 	}

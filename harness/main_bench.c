@@ -110,21 +110,6 @@ static double ms(long long ns)
 	return (double)ns / 1e6;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[600];
-
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 static const char *absolute(const char *path, char *buf, size_t len)
 {
 	char cwd[4096];
@@ -989,7 +974,7 @@ static json_t *stage_fuzz(const struct opts *o)
 	say("fuzz: ci/fuzz-run, one target at a time, nice -n 10 (binaries: %s; corpus: a "
 	    "copy in %s)\n", o->fuzz_bin_dir, tree);
 	run_program(rm, log, &wall);
-	if (mkdir_p(tree) || run_program(cp, log, &wall) != 0) {
+	if (proc_mkdir_p(tree) || run_program(cp, log, &wall) != 0) {
 		say("  cannot copy corpus/ into %s (see %s)\n", tree, log);
 		json_decref(arr);
 		return json_pack("{s:s}", "error", "cannot copy corpus/");
@@ -1481,7 +1466,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: %s: not an executable (make first)\n", o.batond);
 		return 2;
 	}
-	if (mkdir_p(o.work) || mkdir_p(o.reports)) {
+	if (proc_mkdir_p(o.work) || proc_mkdir_p(o.reports)) {
 		fprintf(stderr, "bench: cannot create %s or %s\n", o.work, o.reports);
 		return 2;
 	}
@@ -1492,7 +1477,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(bin_dir, sizeof bin_dir, "%s/bin", o.work);
-	if (mkdir_p(bin_dir) ||
+	if (proc_mkdir_p(bin_dir) ||
 	    snapshot(bin_dir, "batond", &o.batond, snap[0], sizeof snap[0]) ||
 	    ((o.stages & ST_CAMPAIGN) && access(o.faultcheck, X_OK) == 0 &&
 	     snapshot(bin_dir, "faultcheck", &o.faultcheck, snap[1], sizeof snap[1])) ||

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -287,4 +288,23 @@ void proc_kill_tree(pid_t root, int timeout_ms)
 		free(v);
 		proc_sleep_ms(5);
 	} while (proc_now_ms() < deadline);
+}
+
+int proc_mkdir_p(const char *path)
+{
+	char tmp[512];
+
+	if (strlen(path) >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = 0;
+			mkdir(tmp, 0755);	/* an existing parent is fine */
+			*p = '/';
+		}
+	}
+	return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }

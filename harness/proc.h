@@ -50,6 +50,10 @@ int proc_wait_gone(pid_t pid, int timeout_ms);
 /* SIGKILL every descendant of ROOT and reap them, bounded. */
 void proc_kill_tree(pid_t root, int timeout_ms);
 
+/* mkdir -p PATH (mode 0755); 0 when it exists afterwards, else -1 with
+ * errno set (ENAMETOOLONG past 511 bytes). */
+int proc_mkdir_p(const char *path);
+
 void proc_sleep_ms(int ms);
 long long proc_now_ms(void);
 

@@ -273,17 +273,7 @@ int target_write_file(const char *path, const char *text, struct bt_err *err)
 
 int target_mkdir(const char *dir, struct bt_err *err)
 {
-	char tmp[512];
-
-	snprintf(tmp, sizeof tmp, "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+	if (proc_mkdir_p(dir) != 0)
 		return err_set(err, "target-dir", errno, "cannot create %s", dir);
 	return 0;
 }

@@ -365,28 +365,6 @@ static int cmd_worker(int argc, char **argv)
 
 /* --- ctl --- */
 
-static int ctl_connect(const char *path, int timeout_ms, struct channel *ch,
-		       struct bt_err *err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof sa.sun_path)
-		return err_set(err, "connect", ENAMETOOLONG, "%s is too long", path);
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return err_set(err, "connect", errno, "socket failed");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		int e = errno;
-
-		close(fd);
-		return err_set(err, "connect", e, "cannot connect to %s", path);
-	}
-	(void)timeout_ms;
-	return channel_init(ch, fd, 1 << 16, 64 << 20, err);
-}
-
 static json_t *ctl_request(int argc, char **argv, int i)
 {
 	const char *cmd = argv[i];
@@ -444,7 +422,7 @@ static int cmd_ctl(int argc, char **argv)
 	}
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	if (ctl_connect(sock, timeout, &ch, &err) ||
+	if (channel_connect(&ch, sock, 1 << 16, 64 << 20, &err) ||
 	    channel_send(&ch, text, strlen(text), timeout, &err) ||
 	    (rc = channel_recv(&ch, &answer, &len, timeout, &err)) < 0) {
 		fprintf(stderr, "batond ctl: %s\n", err_format(&err, msg, sizeof msg));

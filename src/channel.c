@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,4 +316,31 @@ int channel_recv(struct channel *ch, char **payload, size_t *len,
 				return -1;
 		}
 	}
+}
+
+int channel_connect(struct channel *ch, const char *path, size_t buffer_size,
+		    size_t max_buffer_size, struct bt_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	memset(ch, 0, sizeof *ch);
+	ch->fd = -1;
+	if (strlen(path) >= sizeof sa.sun_path)
+		return err_set(err, "connect", ENAMETOOLONG, "%s is too long", path);
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_set(err, "connect", errno, "socket failed");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int e = errno;
+
+		close(fd);
+		return err_set(err, "connect", e, "cannot connect to %s", path);
+	}
+	if (channel_init(ch, fd, buffer_size, max_buffer_size, err)) {
+		channel_close(ch);	/* a failed connect leaves nothing open */
+		return -1;
+	}
+	return 0;
 }

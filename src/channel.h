@@ -42,6 +42,12 @@ int channel_init(struct channel *ch, int fd, size_t buffer_size,
 void channel_close(struct channel *ch);
 int channel_release(struct channel *ch);
 
+/* Connect to the unix stream socket at PATH (a master's command socket)
+ * and init CH on the connected fd.  Errors name the path and the errno
+ * and leave CH closed (fd -1), so channel_close on it is harmless. */
+int channel_connect(struct channel *ch, const char *path, size_t buffer_size,
+		    size_t max_buffer_size, struct bt_err *err);
+
 /* Pure decoder, for the channel and the fuzzer.  Returns 1 with the payload
  * offset/length when buf starts with a whole frame, 0 when more bytes are
  * needed, -1 when the announced frame exceeds max_frame bytes (header
