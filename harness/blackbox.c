@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -72,18 +71,6 @@ int bb_sysctl(const char *path)
 		v = -1;
 	fclose(f);
 	return v;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* --- sockets that C5 does not count --- */
@@ -674,7 +661,7 @@ static int session_setup(const struct bb_opts *o, const struct target_ops *ops,
 {
 	char abs[PATH_MAX];
 
-	rm_tree(s->dir);
+	proc_rm_tree(s->dir);
 	if (target_mkdir(s->dir, err))
 		return -1;
 	if (!realpath(s->dir, abs))
@@ -765,7 +752,7 @@ static void stop_after_fault(const struct bb_opts *o, const struct target_ops *o
 				     "stopped right after the fault: %s",
 				     again.stop_rep.v[i].reason);
 		if (!o->keep && !o->repro && !again.stop_rep.n)
-			rm_tree(again.dir);
+			proc_rm_tree(again.dir);
 	}
 	bb_session_free(&again);
 }
@@ -1188,7 +1175,7 @@ static void finish_session(const struct run *r, const struct bb_session *s)
 {
 	progress(r, s);
 	if (s->ran && !r->o.keep && !r->o.repro && !bb_session_violations(s))
-		rm_tree(s->dir);
+		proc_rm_tree(s->dir);
 }
 
 static int run_sessions(struct run *r, const struct fp_spec *specs, size_t n)

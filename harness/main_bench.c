@@ -110,16 +110,6 @@ static double ms(long long ns)
 	return (double)ns / 1e6;
 }
 
-static const char *absolute(const char *path, char *buf, size_t len)
-{
-	char cwd[4096];
-
-	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
-		return path;
-	snprintf(buf, len, "%s/%s", cwd, path);
-	return buf;
-}
-
 static FILE *open_dat(const struct opts *o, const char *name, const char *header)
 {
 	char path[1024];
@@ -1451,17 +1441,17 @@ int main(int argc, char **argv)
 		snprintf(batond, sizeof batond, "%s/batond", self);
 		o.batond = batond;
 	} else {
-		o.batond = strcpy(batond, absolute(o.batond, binbuf, sizeof binbuf));
+		o.batond = strcpy(batond, proc_absolute(o.batond, binbuf, sizeof binbuf));
 	}
 	o.self = selfexe;
 	if (!o.faultcheck) {
 		snprintf(faultcheck, sizeof faultcheck, "%s/faultcheck", self);
 		o.faultcheck = faultcheck;
 	}
-	o.work = strcpy(work_abs, absolute(o.work, binbuf, sizeof binbuf));
-	o.fuzz_run = strcpy(fuzzrun_abs, absolute(o.fuzz_run, binbuf, sizeof binbuf));
-	o.reports = strcpy(reports_abs, absolute(o.reports, binbuf, sizeof binbuf));
-	o.fuzz_bin_dir = strcpy(fuzz_abs, absolute(o.fuzz_bin_dir, binbuf, sizeof binbuf));
+	o.work = strcpy(work_abs, proc_absolute(o.work, binbuf, sizeof binbuf));
+	o.fuzz_run = strcpy(fuzzrun_abs, proc_absolute(o.fuzz_run, binbuf, sizeof binbuf));
+	o.reports = strcpy(reports_abs, proc_absolute(o.reports, binbuf, sizeof binbuf));
+	o.fuzz_bin_dir = strcpy(fuzz_abs, proc_absolute(o.fuzz_bin_dir, binbuf, sizeof binbuf));
 	if (access(o.batond, X_OK) != 0) {
 		fprintf(stderr, "bench: %s: not an executable (make first)\n", o.batond);
 		return 2;

@@ -6,6 +6,7 @@
 
 #include "blackbox.h"
 #include "campaign.h"
+#include "proc.h"
 #include "state_json.h"
 
 static const char usage[] =
@@ -39,16 +40,6 @@ static const char usage[] =
 	"Exit status: 0 every cell passed, 1 a cell failed or a point never fired\n"
 	"or the catalogue disagrees with batond, 2 a usage or setup error,\n"
 	"77 the black-box daemon is not installed (skipped, never passed).\n";
-
-static const char *absolute(const char *path, char *buf, size_t len)
-{
-	char cwd[4096];
-
-	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
-		return path;
-	snprintf(buf, len, "%s/%s", cwd, path);
-	return buf;
-}
 
 static int parse_shard(const char *s, int *i, int *n)
 {
@@ -144,9 +135,9 @@ int main(int argc, char **argv)
 	}
 	/* cells chdir nowhere, but their paths end up in unix socket names
 	 * and in repro lines: make them absolute once */
-	o.work_dir = absolute(o.work_dir, work_abs, sizeof work_abs);
-	o.report_dir = absolute(o.report_dir, reports_abs, sizeof reports_abs);
-	o.repro_dir = absolute(o.repro_dir, repro_abs, sizeof repro_abs);
+	o.work_dir = proc_absolute(o.work_dir, work_abs, sizeof work_abs);
+	o.report_dir = proc_absolute(o.report_dir, reports_abs, sizeof reports_abs);
+	o.repro_dir = proc_absolute(o.repro_dir, repro_abs, sizeof repro_abs);
 	state_json_init();
 	if (bb.target && strcmp(bb.target, "reference") != 0) {
 		bb.batond = o.batond, bb.work_dir = o.work_dir;

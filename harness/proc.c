@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +289,32 @@ void proc_kill_tree(pid_t root, int timeout_ms)
 		free(v);
 		proc_sleep_ms(5);
 	} while (proc_now_ms() < deadline);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	/* go on past an entry that stays: remove what can be removed */
+	if (remove(path) != 0 && errno != ENOENT)
+		fprintf(stderr, "cannot remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+int proc_rm_tree(const char *dir)
+{
+	if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+		return -1;
+	return access(dir, F_OK) == 0 ? (errno = ENOTEMPTY, -1) : 0;
+}
+
+const char *proc_absolute(const char *path, char *buf, size_t len)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return path;
+	snprintf(buf, len, "%s/%s", cwd, path);
+	return buf;
 }
 
 int proc_mkdir_p(const char *path)

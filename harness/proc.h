@@ -54,6 +54,14 @@ void proc_kill_tree(pid_t root, int timeout_ms);
  * errno set (ENAMETOOLONG past 511 bytes). */
 int proc_mkdir_p(const char *path);
 
+/* rm -rf DIR without a shell: 0 when nothing of it is left (or it never
+ * was), else -1 with errno of the first entry that stayed. */
+int proc_rm_tree(const char *dir);
+
+/* PATH made absolute against the working directory, in BUF; PATH itself
+ * when it is already absolute (or the directory cannot be read). */
+const char *proc_absolute(const char *path, char *buf, size_t len);
+
 void proc_sleep_ms(int ms);
 long long proc_now_ms(void);
 

@@ -29,23 +29,6 @@ int scen_time_scale(void)
 	return k >= 1 && k <= 100 ? k : 1;
 }
 
-static void remove_dir_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[600];
-
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-	closedir(d);
-	rmdir(dir);
-}
-
 static void log_tail(const char *path, char *out, size_t len)
 {
 	FILE *f = fopen(path, "re");
@@ -202,7 +185,7 @@ int scen_start(struct scen *s, const struct scen_opts *o, struct bt_err *err)
 	fill_paths(s);
 	if (proc_mkdir_p(o->dir))
 		return err_set(err, "scenario", errno, "cannot create %s", o->dir);
-	remove_dir_files(s->run_dir);
+	proc_rm_tree(s->run_dir);
 	unlink(s->log);
 	unlink(s->trace);
 	unlink(s->forkalloc_log);

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pidfile.h"
+
 static const struct target_ops *const all_targets[] = {
 	&target_reference, &target_nginx, &target_haproxy, &target_haproxy_classic,
 	NULL};
@@ -196,15 +198,10 @@ int target_port_accepts(int port)
 
 pid_t target_read_pid(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	long v = -1;
+	pid_t pid;
 
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1 || v <= 0 || v > 4194304)
-		v = -1;
-	fclose(f);
-	return (pid_t)v;
+	/* as strict as batond's own reader: "42\n" and nothing else */
+	return pidfile_read(path, &pid, NULL) == 0 ? pid : -1;
 }
 
 void target_mark_log(struct target *t)

@@ -660,6 +660,9 @@ static void forkalloc_shim_works(void **state)
 	(void)state;
 	if (getenv("BATON_NO_FORKALLOC")) {
 		/* sanitizer builds: ASan owns malloc, the shim cannot stand in */
+		printf("[  SKIP    ] forkalloc_shim_works: BATON_NO_FORKALLOC is set "
+		       "(sanitizer build: ASan owns malloc)\n");
+		fflush(stdout);
 		skip();
 	}
 	snprintf(log, sizeof log, "%s/forkalloc.log", tu_dir(SUITE, "forkalloc"));

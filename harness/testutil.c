@@ -1,6 +1,7 @@
 /* testutil: see testutil.h. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -80,16 +81,15 @@ const char *tu_dir(const char *suite, const char *name)
 
 void tu_cleanup(const char *suite, int failures)
 {
-	char base[400], cmd[500];
+	char base[400];
 
 	suite_base(suite, base, sizeof base);
 	if (failures || (getenv("BATON_KEEP") && *getenv("BATON_KEEP") == '1')) {
 		fprintf(stderr, "artifacts kept in %s\n", base);
 		return;
 	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", base);
+	if (proc_rm_tree(base) != 0)
+		fprintf(stderr, "could not remove %s: %s\n", base, strerror(errno));
 }
 
 int tu_setup(void)

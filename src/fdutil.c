@@ -45,6 +45,15 @@ bool fdutil_id_equal(const struct fdutil_id *a, const struct fdutil_id *b)
 	return a->dev == b->dev && a->ino == b->ino;
 }
 
+int fdutil_id_cmp(const struct fdutil_id *a, const struct fdutil_id *b)
+{
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	return 0;
+}
+
 bool fdutil_is_open(int fd)
 {
 	return fd >= 0 && fcntl(fd, F_GETFD) >= 0;

@@ -25,6 +25,8 @@ struct fdutil_id {
 
 int fdutil_identity(int fd, struct fdutil_id *id);
 bool fdutil_id_equal(const struct fdutil_id *a, const struct fdutil_id *b);
+/* A total order on identities (device, then inode), for sorting. */
+int fdutil_id_cmp(const struct fdutil_id *a, const struct fdutil_id *b);
 
 bool fdutil_is_open(int fd);
 /* Each returns 1 (yes), 0 (no) or -1 with errno (fd not open). */

@@ -253,12 +253,9 @@ struct ident {
 static int cmp_ident(const void *a, const void *b)
 {
 	const struct ident *x = a, *y = b;
+	int c = fdutil_id_cmp(&x->id, &y->id);
 
-	if (x->id.dev != y->id.dev)
-		return x->id.dev < y->id.dev ? -1 : 1;
-	if (x->id.ino != y->id.ino)
-		return x->id.ino < y->id.ino ? -1 : 1;
-	return (x->pos > y->pos) - (x->pos < y->pos);
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 static void ident_path(size_t pos, char *buf, size_t len)

@@ -243,11 +243,7 @@ static int cmp_ident(const void *a, const void *b)
 {
 	const struct ident *x = a, *y = b;
 
-	if (x->id.dev != y->id.dev)
-		return x->id.dev < y->id.dev ? -1 : 1;
-	if (x->id.ino != y->id.ino)
-		return x->id.ino < y->id.ino ? -1 : 1;
-	return 0;
+	return fdutil_id_cmp(&x->id, &y->id);
 }
 
 /* Step 8: no two roles may share a kernel object, whatever their numbers. */
