@@ -374,7 +374,6 @@ static void run_main_case(const struct main_case *c)
 	char *argv[24];
 	int keep[9], status, a = 0;
 	struct proc_spawn ps = {.argv = argv, .keep_fds = keep};
-	FILE *fp;
 	pid_t pid;
 
 	make_case_fds(c, &f);
@@ -403,10 +402,7 @@ static void run_main_case(const struct main_case *c)
 	assert_true(pid > 0);
 	close_case_fds(&f);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	fp = fopen(log, "re");
-	assert_non_null(fp);
-	out[fread(out, 1, sizeof out - 1, fp)] = 0;
-	fclose(fp);
+	assert_int_equal(tu_read_text(log, out, sizeof out), 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != c->exit_code ||
 	    !strstr(out, c->message))
 		fprintf(stderr, "case %s: status 0x%x, stderr:\n%s\n", c->name, status, out);
@@ -847,12 +843,42 @@ static void start_from_config_file(void **state)
 	pid = proc_spawn(&ps, NULL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
-	f = fopen(log, "re");
-	assert_non_null(f);
-	out[fread(out, 1, sizeof out - 1, f)] = 0;
-	fclose(f);
+	assert_int_equal(tu_read_text(log, out, sizeof out), 0);
 	assert_non_null(strstr(out, "unknown config key \"bogus\""));
 	assert_non_null(strstr(out, "bad.conf:2"));
+}
+
+/* A start that fails after its workers run (the pid file cannot be
+ * written): exit 1 naming the file and errno, and every worker killed and
+ * reaped by batond itself.  This process is the subreaper: a worker
+ * batond left behind would be re-parented here and show up below. */
+static void failed_start_leaves_no_process(void **state)
+{
+	const char *dir = tu_dir(SUITE, "failed-start");
+	char run[600], pidf[600], log[700], out[4096] = "";
+	char *argv[] = {(char *)tu_batond(), "start", "--listen", "127.0.0.1:0",
+			"--workers", "3", "--runtime-dir", run, "--pid-file", pidf, NULL};
+	struct proc_spawn ps = {.argv = argv, .log_path = log};
+	int status;
+	pid_t pid, left;
+
+	(void)state;
+	snprintf(run, sizeof run, "%s/run", dir);
+	snprintf(pidf, sizeof pidf, "%s/no-such-dir/baton.pid", dir);
+	snprintf(log, sizeof log, "%s/batond.log", dir);
+	pid = proc_spawn(&ps, NULL);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	assert_int_equal(tu_read_text(log, out, sizeof out), 0);
+	assert_non_null(strstr(out, "no-such-dir/baton.pid"));
+	assert_non_null(strstr(out, "ENOENT"));
+	proc_sleep_ms(200);
+	left = waitpid(-1, &status, WNOHANG);
+	if (left > 0)
+		fprintf(stderr, "pid %d outlived the failed start\n", (int)left);
+	assert_int_equal(left, -1);
+	assert_int_equal(errno, ECHILD);
 }
 
 /* A failed assertion leaves the scenario's processes behind: kill them
@@ -885,6 +911,7 @@ int main(void)
 		T(forkalloc_shim_works),
 		T(stopped_worker_fds_closed),
 		T(start_from_config_file),
+		T(failed_start_leaves_no_process),
 	};
 	int failures;
 

@@ -114,6 +114,18 @@ void tu_filter(void)
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
 }
 
+int tu_read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = 0;
+	if (!f)
+		return -1;
+	buf[fread(buf, 1, len - 1, f)] = 0;
+	fclose(f);
+	return 0;
+}
+
 void tu_print_report(const char *what, const struct scen_result *r)
 {
 	char line[512];

@@ -19,6 +19,9 @@ void tu_cleanup(const char *suite, int failures);
 int tu_setup(void);
 /* TEST_FILTER=glob runs only the matching tests (cmocka's filter). */
 void tu_filter(void);
+/* The file PATH as text into BUF (at most LEN - 1 bytes, NUL-terminated):
+ * 0, or -1 with errno when it cannot be opened. */
+int tu_read_text(const char *path, char *buf, size_t len);
 void tu_print_report(const char *what, const struct scen_result *r);
 /* Write an executable script; returns its path (static buffer per call
  * site is the caller's). */

@@ -489,6 +489,7 @@ static int cmd_read_state(int argc, char **argv)
 	    state_validate(&st, &err)) {
 		fprintf(stderr, "batond read-state: %s\n",
 			n < 0 ? strerror(errno) : err_format(&err, msg, sizeof msg));
+		state_free(&st);	/* empty when the parse failed */
 		free(buf);
 		return 1;
 	}

@@ -331,7 +331,8 @@ int channel_connect(struct channel *ch, const char *path, size_t buffer_size,
 	memcpy(sa.sun_path, path, strlen(path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return err_set(err, "connect", errno, "socket failed");
+		return err_set(err, "connect", errno, "cannot connect to %s: socket failed",
+			       path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		int e = errno;
 

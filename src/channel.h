@@ -7,7 +7,8 @@
  * read.  Reads and writes are non-blocking underneath; the blocking
  * helpers poll with a deadline, resume after EINTR and partial transfers.
  *
- * Ownership: channel_init takes the fd; channel_close closes it (and
+ * Ownership: channel_init takes the fd, when it fails too; channel_close
+ * closes it (and
  * frees the buffers); channel_release gives the fd back without closing.
  *
  * The optional fault hook lets the caller put one of its named fault points

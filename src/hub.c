@@ -44,8 +44,10 @@ void hub_notify(const struct hub *h, const char *message)
 {
 	struct bt_err err;
 
+	char why[1200];
+
 	if (notify_send(h->notify_socket, message, &err))
-		hub_log(h, "sd_notify: %s", err.msg);
+		hub_log(h, "sd_notify: %s", err_format(&err, why, sizeof why));
 }
 
 int hub_watch(struct hub *h, int fd, uint32_t events, enum hub_ev kind,
@@ -110,8 +112,8 @@ static void client_flush(struct hub *h, struct hub_client *c)
 void hub_answer(struct hub *h, uint32_t client, json_t *answer)
 {
 	struct hub_client *c = hub_client(h, client);
-	struct bt_err err;
-	char *text;
+	struct bt_err err = {0};
+	char *text, why[1200];
 
 	if (!c || !answer) {
 		json_decref(answer);
@@ -120,7 +122,10 @@ void hub_answer(struct hub *h, uint32_t client, json_t *answer)
 	text = json_dumps(answer, JSON_COMPACT);
 	json_decref(answer);
 	if (!text || channel_queue(&c->ch, text, strlen(text), &err)) {
-		hub_log(h, "client %u: cannot queue the answer", client);
+		if (!text)
+			err_set(&err, "answer", ENOMEM, "cannot encode the answer");
+		hub_log(h, "client %u: cannot queue the answer, closing it: %s", client,
+			err_format(&err, why, sizeof why));
 		free(text);
 		client_close(h, c);
 		return;
@@ -598,6 +603,18 @@ static void final_cleanup(struct hub *h)
 
 /* --- batond start --- */
 
+/* A start that failed: nothing was served yet and a worker that never
+ * said ready may never read a stop frame, so each is killed; none was
+ * reaped before (no loop ran), so each pid is still ours to kill.  Every
+ * child is reaped before batond exits. */
+static void abandon_workers(struct hub *h)
+{
+	for (size_t i = 0; i < h->n_workers; i++)
+		if (h->workers[i]->our_child)
+			kill(h->workers[i]->pid, SIGKILL);
+	reap_all(h, 3000);
+}
+
 static int make_runtime_dir(const char *dir, struct bt_err *err)
 {
 	struct stat st;
@@ -776,8 +793,7 @@ oom:
 fail:
 	fprintf(stderr, "batond start: %s\n", err_format(&err, buf, sizeof buf));
 	h.exit_status = 1;
-	hub_stop_workers(&h, true);
-	hub_reap(&h);
+	abandon_workers(&h);
 	if (h.base.command_socket_fd >= 0)
 		unlink(cfg->command_socket);
 	teardown(&h);
@@ -818,6 +834,7 @@ fail:
 	upgrade_new_fail(confirm, &err);
 fail_confirmed:
 	fprintf(stderr, "batond main: %s\n", err_format(&err, buf, sizeof buf));
+	state_free(adopted);	/* ours, as hub.h says; empty once moved */
 	/* the old master still owns the workers and the socket: touch nothing */
 	h.handed_over = true;
 	teardown(&h);

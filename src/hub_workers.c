@@ -75,11 +75,16 @@ int hub_adopt_worker(struct hub *h, const struct state_worker *sw,
 	w->ready = true;
 	if (channel_init(&w->ch, sw->channel_fd, WORKER_CHANNEL_BUF,
 			 WORKER_CHANNEL_MAX, err)) {
+		channel_close(&w->ch);
 		free(w);
 		return err_step(err, "new/adopt");
 	}
 	fcntl(w->scm_fd, F_SETFL, fcntl(w->scm_fd, F_GETFL) | O_NONBLOCK);
-	return add_worker(h, w, err);
+	if (add_worker(h, w, err)) {
+		hub_drop_worker(h, w);
+		return err_step(err, "new/adopt");
+	}
+	return 0;
 }
 
 /* --- spawning --- */
@@ -237,9 +242,12 @@ int hub_await_ready(struct hub *h, struct hub_worker *w, int timeout_ms,
 
 	if (rc != 0) {
 		if (rc > 0)
-			err_set(err, "worker/ready", ECONNRESET,
-				"worker %u exited before it was ready", w->id);
-		return -1;
+			return err_set(err, "worker/ready", ECONNRESET,
+				       "worker %u (pid %d) exited before it was ready",
+				       w->id, (int)w->pid);
+		err_wrap(err, "worker %u (pid %d) did not say ready: ", w->id,
+			 (int)w->pid);
+		return err_step(err, "worker/ready");
 	}
 	o = state_json_load(payload, len, 0, NULL, &oom);
 	type = json_string_value(json_object_get(o, "type"));

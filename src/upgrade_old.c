@@ -160,9 +160,11 @@ static int roundtrip_check(const struct prep *p, uint64_t generation,
 	size_t again_len = 0;
 	int rc = -1;
 
-	if (state_json_parse(p->json, p->json_len, 0, &back, err))
-		return err_wrap(err, "run-time round trip: the serialized state "
-				     "does not parse back: ");
+	if (state_json_parse(p->json, p->json_len, 0, &back, err)) {
+		err_wrap(err, "run-time round trip: the serialized state "
+			      "does not parse back: ");
+		return err_step(err, "old/roundtrip");
+	}
 	if (!state_equal(&back, &p->next))
 		err_set(err, "old/roundtrip", EPROTO,
 			"run-time round trip: the parsed state differs from the live one");
@@ -306,6 +308,7 @@ static int arm_flight(struct upgrade_flight *f, struct prep *p,
 {
 	struct itimerspec its = {0};
 	uint64_t ms = live->config.upgrade_timeout_ms;
+	int rc;
 
 	f->child = child;
 	f->generation = p->next.boot_generation;
@@ -318,10 +321,12 @@ static int arm_flight(struct upgrade_flight *f, struct prep *p,
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
 	if (timerfd_settime(f->timer_fd, 0, &its, NULL) != 0)
 		return err_set(err, "old/deadline", errno, "timerfd_settime failed");
-	if (channel_init(&f->confirm, p->pair[0], live->config.command_buffer_size,
-			 live->config.max_command_buffer_size, err))
+	/* the flight owns it now, when channel_init fails too */
+	rc = channel_init(&f->confirm, p->pair[0], live->config.command_buffer_size,
+			  live->config.max_command_buffer_size, err);
+	p->pair[0] = -1;
+	if (rc)
 		return -1;
-	p->pair[0] = -1;	/* the flight owns it now */
 	f->confirm.fault = confirm_read_fault;
 	return 0;
 }
