@@ -40,14 +40,19 @@ void hub_log(const struct hub *h, const char *fmt, ...)
 	fprintf(stderr, "%s\n", line);
 }
 
+void hub_log_err(const struct hub *h, const char *context, const struct bt_err *err)
+{
+	char buf[1200];
+
+	hub_log(h, "%s: %s", context, err_format(err, buf, sizeof buf));
+}
+
 void hub_notify(const struct hub *h, const char *message)
 {
 	struct bt_err err;
 
-	char why[1200];
-
 	if (notify_send(h->notify_socket, message, &err))
-		hub_log(h, "sd_notify: %s", err_format(&err, why, sizeof why));
+		hub_log_err(h, "sd_notify", &err);
 }
 
 int hub_watch(struct hub *h, int fd, uint32_t events, enum hub_ev kind,
@@ -113,7 +118,7 @@ void hub_answer(struct hub *h, uint32_t client, json_t *answer)
 {
 	struct hub_client *c = hub_client(h, client);
 	struct bt_err err = {0};
-	char *text, why[1200];
+	char *text, who[48];
 
 	if (!c || !answer) {
 		json_decref(answer);
@@ -124,8 +129,8 @@ void hub_answer(struct hub *h, uint32_t client, json_t *answer)
 	if (!text || channel_queue(&c->ch, text, strlen(text), &err)) {
 		if (!text)
 			err_set(&err, "answer", ENOMEM, "cannot encode the answer");
-		hub_log(h, "client %u: cannot queue the answer, closing it: %s", client,
-			err_format(&err, why, sizeof why));
+		snprintf(who, sizeof who, "client %u: answer not queued, closed", client);
+		hub_log_err(h, who, &err);
 		free(text);
 		client_close(h, c);
 		return;

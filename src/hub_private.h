@@ -97,6 +97,8 @@ struct hub {
 /* hub.c */
 void hub_log(const struct hub *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* "CONTEXT: step: message (errno NAME: text)" through hub_log. */
+void hub_log_err(const struct hub *h, const char *context, const struct bt_err *err);
 int hub_watch(struct hub *h, int fd, uint32_t events, enum hub_ev kind,
 	      uint32_t id);
 void hub_unwatch(struct hub *h, int fd);

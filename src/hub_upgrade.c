@@ -37,7 +37,7 @@ static void restore_runtime_files(struct hub *h, pid_t child)
 	if (pidfile_read(path, &named, NULL) == 0 && named == getpid())
 		return;
 	if (pidfile_write(path, getpid(), NULL, &err))
-		hub_log(h, "cannot restore the pid file: %s", err.msg);
+		hub_log_err(h, "cannot restore the pid file", &err);
 	else
 		hub_log(h, "restored the pid file %s", path);
 }
@@ -92,7 +92,7 @@ void hub_mup_start(struct hub *h, uint32_t client, const char *binary)
 		return;
 	}
 	if (notify_reloading(h->notify_socket, &err))
-		hub_log(h, "sd_notify: %s", err.msg);
+		hub_log_err(h, "sd_notify", &err);
 	hub_log(h, "upgrade to %s: starting", binary);
 	if (hub_snapshot(h, &live, &err)) {
 		fail_answer(h, client, &err, "no child was started");

@@ -413,13 +413,15 @@ static void wup_done(struct hub *h, struct hub_worker *nw)
 	struct hub_worker *old = hub_worker(h, h->wup.old_id);
 	const char stop[] = "{\"type\":\"stop\",\"mode\":\"soft\"}";
 	struct bt_err err;
+	char why[1200];
 
 	nw->ready = true;
 	/* the new worker accepts now: only then may the old one stop */
 	if (old) {
 		old->run = STATE_STOPPING;
 		if (channel_send(&old->ch, stop, sizeof stop - 1, 1000, &err))
-			hub_log(h, "worker %u: cannot ask it to stop: %s", old->id, err.msg);
+			hub_log(h, "worker %u: cannot ask it to stop: %s", old->id,
+				err_format(&err, why, sizeof why));
 	}
 	hub_log(h, "worker upgrade of %u done: worker %u serves (%lld ms)",
 		h->wup.old_id, nw->id,

@@ -63,6 +63,13 @@ static void wlog(const struct wk *w, const char *fmt, ...)
 	fprintf(stderr, "%s\n", line);
 }
 
+static void wlog_err(const struct wk *w, const char *context, const struct bt_err *err)
+{
+	char buf[1100];
+
+	wlog(w, "%s%s", context, err_format(err, buf, sizeof buf));
+}
+
 static uint64_t tag(int kind, uint32_t v)
 {
 	return ((uint64_t)kind << 32) | v;
@@ -145,7 +152,7 @@ static int send_json(struct wk *w, json_t *o)
 	if (text)
 		rc = channel_send(&w->ch, text, strlen(text), 5000, &err);
 	if (text && rc)
-		wlog(w, "cannot write to the master: %s", err.msg);
+		wlog_err(w, "cannot write to the master: ", &err);
 	free(text);
 	json_decref(o);
 	return rc;
@@ -172,7 +179,7 @@ static void return_listeners(struct wk *w)
 	} else {
 		err_step(&err, "worker/listeners-send");
 	}
-	wlog(w, "%s", err.msg);
+	wlog_err(w, "", &err);
 	send_failure(w, "listeners-failed", &err);
 }
 
@@ -453,11 +460,11 @@ int worker_run(const struct worker_opts *o)
 	/* a worker started by a worker upgrade is part of it from its first
 	 * instruction; one started with its master is not */
 	if (fp_setup("worker", &err) != 0)
-		wlog(&w, "%s", err.msg);
+		wlog_err(&w, "", &err);
 	else if (o->handoff)
 		fp_arm();
 	if (setup(&w, &err) != 0) {
-		wlog(&w, "%s", err.msg);
+		wlog_err(&w, "", &err);
 		if (w.ch.fd >= 0)
 			send_failure(&w, "failed", &err);
 		status = 1;
