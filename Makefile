@@ -5,7 +5,10 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wvla -Werror \
            -Wno-format-truncation
-CPPFLAGS_ALL := -D_GNU_SOURCE -DFIU_ENABLE=1 -Isrc -Iharness
+# src/ sees only src/ (it never includes the harness: the build enforces
+# it); the harness names its folders in its includes ("lib/proc.h").
+CPPFLAGS_SRC := -D_GNU_SOURCE -DFIU_ENABLE=1 -Isrc
+CPPFLAGS_ALL := $(CPPFLAGS_SRC) -Iharness
 CFLAGS_ALL   := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL   := -ljansson -lfiu -pthread -lm $(EXTRA_LDLIBS)
 # LD_PRELOAD shims run inside other programs: never with the sanitizer or
@@ -16,14 +19,20 @@ LIB_SRCS  := $(filter-out src/batond.c,$(wildcard src/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libbaton.a
 
-# harness library: everything in harness/ that is not a program or a suite
-HLIB_SRCS := $(filter-out harness/test_%.c harness/main_%.c harness/fuzz_%.c harness/shim_%.c,$(wildcard harness/*.c))
+# The harness by folder (harness/*/README says what each holds and may
+# include).  The library folders make libharness.a; cmd/ holds programs,
+# tests/ the suites, shims/ LD_PRELOAD objects, fuzz/ the fuzz targets
+# (their oracle is library code: the suites use it too).
+HLIB_DIRS := lib contract campaign blackbox bench
+HLIB_SRCS := $(wildcard $(HLIB_DIRS:%=harness/%/*.c)) harness/fuzz/oracle.c
 HLIB_OBJS := $(HLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HLIB      := $(BUILD)/libharness.a
+HARNESS_HDRS := $(wildcard harness/*/*.h)
 
-TEST_SRCS := $(wildcard harness/test_*.c)
-TESTS     := $(TEST_SRCS:harness/%.c=$(BUILD)/%)
-PROGS     := $(patsubst harness/main_%.c,$(BUILD)/%,$(wildcard harness/main_*.c))
+TEST_SRCS := $(filter-out harness/tests/testutil.c,$(wildcard harness/tests/*.c))
+TESTS     := $(TEST_SRCS:harness/tests/%.c=$(BUILD)/%)
+TESTUTIL  := $(BUILD)/obj/harness/tests/testutil.o
+PROGS     := $(patsubst harness/cmd/%.c,$(BUILD)/%,$(wildcard harness/cmd/*.c))
 
 .PHONY: all check faultcheck repro mutants memcheck sanitize coverage gate deps clean help tests
 .DEFAULT_GOAL := all
@@ -49,7 +58,12 @@ help:
 deps:
 	@ci/install-deps base
 
-$(BUILD)/obj/%.o: %.c $(wildcard src/*.h harness/*.h) Makefile
+$(BUILD)/obj/src/%.o: src/%.c $(wildcard src/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS_SRC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj/harness/%.o: harness/%.c $(wildcard src/*.h) $(HARNESS_HDRS) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
@@ -66,16 +80,16 @@ $(BUILD)/batond: $(BUILD)/obj/src/batond.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/test_%: $(BUILD)/obj/harness/test_%.o $(HLIB) $(LIB)
+$(BUILD)/test_%: $(BUILD)/obj/harness/tests/test_%.o $(TESTUTIL) $(HLIB) $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
-$(BUILD)/%: $(BUILD)/obj/harness/main_%.o $(HLIB) $(LIB)
+$(BUILD)/%: $(BUILD)/obj/harness/cmd/%.o $(HLIB) $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # LD_PRELOAD shims are shared objects, not part of libharness.
-$(BUILD)/lib%.so: harness/shim_%.c Makefile
+$(BUILD)/lib%.so: harness/shims/%.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  SHIM    $@"
 	@gcc $(CPPFLAGS_ALL) $(SHIM_CFLAGS) -o $@ $< -pthread
@@ -89,8 +103,9 @@ $(BUILD)/mutants/%/build/batond: faults/mutants/%.patch $(wildcard src/*.c src/*
 tests: all $(TESTS) $(BUILD)/mutants/no-waitpid/build/batond
 
 check: deps
+	@ci/layers && ci/layers --self-test
 	@$(MAKE) --no-print-directory tests
-	@harness/run-suites $(BUILD) $(TESTS)
+	@harness/tests/run-suites $(BUILD) $(TESTS)
 
 FAULTCHECK_ARGS = $(if $(SHARD),--shard $(SHARD)) $(if $(ONLY),--only '$(ONLY)') \
                   $(if $(TARGET),--target $(TARGET)) \

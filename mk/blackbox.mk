@@ -1,4 +1,4 @@
-# Black-box mode (harness/blackbox.c, harness/target_*.c): the fault shim
+# Black-box mode (harness/blackbox/): the fault shim
 # preloaded into real daemons, and the Debian packages of those daemons.
 #   make faultcheck TARGET=nginx|haproxy|haproxy-classic
 # installs nginx and haproxy first when run as root (ci/install-deps
@@ -9,7 +9,7 @@ BBFAULT := $(BUILD)/libbbfault.so
 
 # An explicit rule: it links libfiu (the shim registers libfiu callbacks),
 # which the generic shim rule does not.
-$(BBFAULT): harness/shim_bbfault.c harness/bbfault.h mk/blackbox.mk Makefile
+$(BBFAULT): harness/shims/bbfault.c harness/shims/bbfault.h mk/blackbox.mk Makefile
 	@mkdir -p $(dir $@)
 	@echo "  SHIM    $@"
 	@gcc $(CPPFLAGS_ALL) $(SHIM_CFLAGS) -o $@ $< -lfiu

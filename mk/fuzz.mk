@@ -6,11 +6,11 @@
 #                                  AFL++ persistent vs fork server, same seconds
 #   make fuzz-seeds                regenerate corpus/<target>/ seeds
 #
-# One source per target (harness/fuzz_<t>.c), four builds of it, each under
+# One source per target (harness/fuzz/<t>.c), four builds of it, each under
 # $(FUZZ_OUT)/<variant>/:
 #   afl        afl-clang-fast + libAFLDriver.a: persistent mode
 #   cmplog     the same with AFL_LLVM_CMPLOG=1, for afl-fuzz -c
-#   fork       afl-clang-fast + harness/fuzz_driver.c: fork server only, the
+#   fork       afl-clang-fast + harness/fuzz/driver.c: fork server only, the
 #              baseline persistent mode is measured against
 #   libfuzzer  clang-14 -fsanitize=fuzzer,address,undefined
 # The library (src/ minus batond.c) and the oracle are compiled again with
@@ -20,7 +20,7 @@
 # otherwise the targets link the system's uninstrumented libjansson
 # (FUZZ_JANSSON=system); the two build into different directories.
 #
-# The replay suite (harness/test_fuzz_replay.c, run by make check) includes
+# The replay suite (harness/tests/test_fuzz_replay.c, run by make check) includes
 # the targets, built with the ordinary compiler and FUZZ_NO_ENTRY: no fuzz
 # toolchain needed.
 
@@ -41,13 +41,13 @@ FUZZ_OUT     := $(BUILD)/fuzz/$(FUZZ_JANSSON)
 
 # test_fuzz_replay.c includes the five targets (with FUZZ_NO_ENTRY); both
 # suites include the heap counter, which must stay out of libharness.
-$(BUILD)/obj/harness/test_fuzz_replay.o: $(FUZZ_ALL:%=harness/fuzz_%.c) harness/fuzz_targets.h \
-  harness/fuzz_heapcount.c
-$(BUILD)/obj/harness/test_oracle.o: harness/fuzz_heapcount.c
+$(BUILD)/obj/harness/tests/test_fuzz_replay.o: $(FUZZ_ALL:%=harness/fuzz/%.c) harness/fuzz/targets.h \
+  harness/fuzz/heapcount.c
+$(BUILD)/obj/harness/tests/test_oracle.o: harness/fuzz/heapcount.c
 
 # --- seeds ---
 
-$(BUILD)/fuzz_seedgen: $(BUILD)/obj/harness/fuzz_seedgen.o $(HLIB) $(LIB)
+$(BUILD)/fuzz_seedgen: $(BUILD)/obj/harness/fuzz/seedgen.o $(HLIB) $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
@@ -59,7 +59,7 @@ fuzz-seeds: $(BUILD)/fuzz_seedgen
 
 FZ_WARN   := $(filter-out -Werror -Wno-format-truncation,$(WARN))
 FZ_CFLAGS := -std=gnu11 -O2 -g $(FZ_WARN)
-FZ_LIBSRC := $(LIB_SRCS) harness/oracle.c
+FZ_LIBSRC := $(LIB_SRCS) harness/fuzz/oracle.c
 JANSSON_C := $(sort $(wildcard $(JANSSON_SRC)/src/*.c))
 FZ_JCFG   := $(FUZZ_OUT)/jansson-config
 ifeq ($(FUZZ_JANSSON),source)
@@ -80,7 +80,7 @@ define fuzz_variant
 FZ_$(1)_LIBOBJS := $$(FZ_LIBSRC:%.c=$(FUZZ_OUT)/$(1)/obj/%.o)
 FZ_$(1)_JOBJS   := $$(if $$(filter source,$(FUZZ_JANSSON)),$$(JANSSON_C:$(JANSSON_SRC)/src/%.c=$(FUZZ_OUT)/$(1)/jansson/%.o))
 
-$(FUZZ_OUT)/$(1)/obj/%.o: %.c $$(wildcard src/*.h harness/*.h) mk/fuzz.mk $$(if $$(FZ_JINC),$(FZ_JCFG)/jansson_config.h)
+$(FUZZ_OUT)/$(1)/obj/%.o: %.c $$(wildcard src/*.h) $$(HARNESS_HDRS) mk/fuzz.mk $$(if $$(FZ_JINC),$(FZ_JCFG)/jansson_config.h)
 	@mkdir -p $$(dir $$@)
 	@echo "  CC      $$< ($(1))"
 	@$(2) $$(CPPFLAGS_ALL) $$(FZ_JINC) $$(FZ_CFLAGS) $(3) -c $$< -o $$@
@@ -94,8 +94,8 @@ $(FUZZ_OUT)/$(1)/libbaton.a: $$(FZ_$(1)_LIBOBJS) $$(FZ_$(1)_JOBJS)
 	@rm -f $$@
 	@ar rcs $$@ $$^
 
-$(FUZZ_OUT)/$(1)/fuzz_%: $(FUZZ_OUT)/$(1)/obj/harness/fuzz_%.o $(5) \
-  $(FUZZ_OUT)/$(1)/obj/harness/fuzz_heapcount.o $(FUZZ_OUT)/$(1)/libbaton.a
+$(FUZZ_OUT)/$(1)/fuzz_%: $(FUZZ_OUT)/$(1)/obj/harness/fuzz/%.o $(5) \
+  $(FUZZ_OUT)/$(1)/obj/harness/fuzz/heapcount.o $(FUZZ_OUT)/$(1)/libbaton.a
 	@echo "  LINK    $$@"
 	@$(2) $(4) -o $$@ $$^ $$(FZ_JLIBS) $$(FZ_LIBS)
 endef
@@ -104,7 +104,7 @@ comma      := ,
 FZ_AFL_ENV := AFL_QUIET=1
 $(eval $(call fuzz_variant,afl,$(FZ_AFL_ENV) $(AFL_CC),,,$(AFL_LIB_DIR)/libAFLDriver.a))
 $(eval $(call fuzz_variant,cmplog,$(FZ_AFL_ENV) AFL_LLVM_CMPLOG=1 $(AFL_CC),,,$(AFL_LIB_DIR)/libAFLDriver.a))
-$(eval $(call fuzz_variant,fork,$(FZ_AFL_ENV) $(AFL_CC),,,$(FUZZ_OUT)/fork/obj/harness/fuzz_driver.o))
+$(eval $(call fuzz_variant,fork,$(FZ_AFL_ENV) $(AFL_CC),,,$(FUZZ_OUT)/fork/obj/harness/fuzz/driver.o))
 $(eval $(call fuzz_variant,libfuzzer,$(FUZZ_CLANG),-fsanitize=fuzzer-no-link$(comma)address$(comma)undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer,-fsanitize=fuzzer$(comma)address$(comma)undefined,))
 
 FZ_BINS_afl       := $(FUZZ_TARGETS:%=$(FUZZ_OUT)/afl/fuzz_%) $(FUZZ_TARGETS:%=$(FUZZ_OUT)/cmplog/fuzz_%)

@@ -52,7 +52,7 @@ else
   echo "build.sh: no jansson source, linking the system's static libjansson.a"
   jlib=(-Wl,-Bstatic -ljansson -Wl,-Bdynamic)
 fi
-for f in src/*.c harness/oracle.c; do
+for f in src/*.c harness/fuzz/oracle.c; do
   [ "$f" = src/batond.c ] && continue
   o=$work/obj/$(basename "$f" .c).o
   $CC $cflags -c "$f" -o "$o"
@@ -60,10 +60,10 @@ for f in src/*.c harness/oracle.c; do
 done
 ar rcs "$work/libbaton.a" "${objs[@]}"
 # the oracle's heap counter: linked as an object, never from the archive
-$CC $cflags -c harness/fuzz_heapcount.c -o "$work/fuzz_heapcount.o"
+$CC $cflags -c harness/fuzz/heapcount.c -o "$work/fuzz_heapcount.o"
 
 for t in $targets; do
-  $CC $cflags -c "harness/fuzz_$t.c" -o "$work/fuzz_$t.o"
+  $CC $cflags -c "harness/fuzz/$t.c" -o "$work/fuzz_$t.o"
   $CXX $CXXFLAGS "$work/fuzz_$t.o" "$work/fuzz_heapcount.o" -o "$OUT/fuzz_$t" $LIB_FUZZING_ENGINE \
     "$work/libbaton.a" "${jlib[@]}" -Wl,-Bstatic -lfiu -Wl,-Bdynamic -pthread
   rm -f "$OUT/fuzz_${t}_seed_corpus.zip"
