@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,47 +335,21 @@ static void page_close(struct fault_page *fp, struct bb_session *s)
 
 /* --- the load window --- */
 
-struct load {
-	pthread_t th;
-	atomic_int stop;
-	struct loadgen_opts lo;
-	struct loadgen_result r;
-	bool running;
-};
-
-static void *load_main(void *arg)
+/* No load at all when concurrency is 0 (the control window stays empty). */
+static void load_start(struct loadgen_window *l, const char *addr, int concurrency)
 {
-	struct load *l = arg;
+	struct loadgen_opts lo = {
+		.address = addr,
+		.concurrency = concurrency,
+		.timeout_ms = LOADGEN_WINDOW_TIMEOUT_MS,
+		.accept_any_200 = true,
+	};
 	struct bt_err err;
 
-	if (loadgen_run(&l->lo, &l->r, &err) != 0)
-		snprintf(l->r.first_failure, sizeof l->r.first_failure, "loadgen: %s",
-			 err.msg);
-	return NULL;
-}
-
-static void load_start(struct load *l, const char *addr, int concurrency)
-{
 	memset(l, 0, sizeof *l);
-	if (concurrency <= 0)
-		return;
-	atomic_store(&l->stop, 0);
-	l->lo.address = addr;
-	l->lo.concurrency = concurrency;
-	l->lo.timeout_ms = 3000;
-	l->lo.duration_ms = 120000;	/* a bound, never reached */
-	l->lo.accept_any_200 = true;
-	l->lo.stop = &l->stop;
-	l->running = pthread_create(&l->th, NULL, load_main, l) == 0;
-}
-
-static void load_stop(struct load *l)
-{
-	if (!l->running)
-		return;
-	atomic_store(&l->stop, 1);
-	pthread_join(l->th, NULL);
-	l->running = false;
+	if (concurrency > 0 && loadgen_window_start(l, &lo, &err) != 0)
+		snprintf(l->result.first_failure, sizeof l->result.first_failure,
+			 "loadgen: %s", err.msg);
 }
 
 /* --- one upgrade: settle, observe, judge --- */
@@ -582,7 +555,7 @@ static void one_upgrade(struct target *t, const struct bb_opts *o,
 			struct fault_page *fp, struct bb_upgrade *u,
 			const struct baseline *b)
 {
-	struct load l;
+	struct loadgen_window l;
 	long long t0;
 	int count;
 
@@ -599,8 +572,8 @@ static void one_upgrade(struct target *t, const struct bb_opts *o,
 	if (u->faulted)
 		page_disarm(fp);
 	proc_sleep_ms(o->load_after_ms);
-	load_stop(&l);
-	u->load = l.r;
+	loadgen_window_stop(&l);
+	u->load = l.result;
 	observe(t, u, b);
 }
 
@@ -613,15 +586,15 @@ static void one_upgrade(struct target *t, const struct bb_opts *o,
 static void warm_up(struct target *t, const struct bb_opts *o, struct bb_session *s,
 		    bool control)
 {
-	struct load l;
+	struct loadgen_window l;
 
 	load_start(&l, t->listen_addr, o->concurrency);
 	proc_sleep_ms(control ? o->load_before_ms + o->load_after_ms + 100 : 200);
 	if (!l.running)
 		return;
-	load_stop(&l);
+	loadgen_window_stop(&l);
 	if (control) {
-		s->control = l.r;
+		s->control = l.result;
 		s->has_control = true;
 	}
 }

@@ -658,7 +658,7 @@ static json_t *stage_dataplane(const struct opts *o, json_t *goals_out)
 	scen_load_start(&s, &err);
 	proc_sleep_ms(o->quick ? 500 : 3000);
 	scen_load_stop(&s);
-	base = s.load;
+	base = s.load.result;
 	say_load("baseline (no upgrade)", &base);
 
 	master = ctlc_status(s.sock, 2000, NULL);
@@ -682,7 +682,7 @@ static json_t *stage_dataplane(const struct opts *o, json_t *goals_out)
 	}
 	proc_sleep_ms(50);
 	scen_load_stop(&s);
-	mres = s.load;
+	mres = s.load.result;
 	say_load("master upgrades", &mres);
 
 	st = NULL;
@@ -715,7 +715,7 @@ static json_t *stage_dataplane(const struct opts *o, json_t *goals_out)
 	}
 	proc_sleep_ms(50);
 	scen_load_stop(&s);
-	wres = s.load;
+	wres = s.load.result;
 	say_load("worker upgrades", &wres);
 	scen_stop(&s);
 

@@ -436,37 +436,20 @@ void scen_upgrade_worker(struct scen *s, uint32_t id, struct upgrade_record *u)
 	run_upgrade(s, req, old, u);
 }
 
-static void *load_main(void *arg)
-{
-	struct scen *s = arg;
-	struct bt_err err;
-
-	s->load_rc = loadgen_run(&s->load_opts, &s->load, &err);
-	return NULL;
-}
-
 int scen_load_start(struct scen *s, struct bt_err *err)
 {
-	memset(&s->load_opts, 0, sizeof s->load_opts);
-	atomic_store(&s->load_stop, 0);
-	s->load_opts.address = s->listen_addr;
-	s->load_opts.concurrency = s->o.load_concurrency > 0 ? s->o.load_concurrency : 4;
-	s->load_opts.timeout_ms = 3000;
-	s->load_opts.duration_ms = 120000;	/* a bound, never reached */
-	s->load_opts.stop = &s->load_stop;
-	if (pthread_create(&s->load_thread, NULL, load_main, s) != 0)
-		return err_set(err, "scenario", errno, "cannot start the load thread");
-	s->load_running = true;
-	return 0;
+	struct loadgen_opts lo = {
+		.address = s->listen_addr,
+		.concurrency = s->o.load_concurrency > 0 ? s->o.load_concurrency : 4,
+		.timeout_ms = LOADGEN_WINDOW_TIMEOUT_MS,
+	};
+
+	return loadgen_window_start(&s->load, &lo, err);
 }
 
 void scen_load_stop(struct scen *s)
 {
-	if (!s->load_running)
-		return;
-	atomic_store(&s->load_stop, 1);
-	pthread_join(s->load_thread, NULL);
-	s->load_running = false;
+	loadgen_window_stop(&s->load);
 }
 
 static pid_t worker_pid(const struct observation *o, uint32_t id)
@@ -563,7 +546,7 @@ int scen_run(const struct scen_opts *o, const struct scen_run_opts *r,
 	proc_sleep_ms(15);
 	scen_settle(&s, &res->before, &res->up);
 	scen_load_stop(&s);
-	res->load = s.load;
+	res->load = s.load.result;
 	scen_observe(&s, &res->after);
 	notifyrec_drain(&s.notify);
 	in.before = &res->before;

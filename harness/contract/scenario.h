@@ -20,7 +20,6 @@
 #ifndef BATON_HARNESS_SCENARIO_H
 #define BATON_HARNESS_SCENARIO_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -53,13 +52,7 @@ struct scen {
 	pid_t root;			/* this process */
 	pid_t first_master;
 	char listen_addr[64];		/* the first listener, for load */
-	/* load generator thread */
-	pthread_t load_thread;
-	bool load_running;
-	atomic_int load_stop;
-	struct loadgen_opts load_opts;
-	struct loadgen_result load;
-	int load_rc;
+	struct loadgen_window load;
 };
 
 int scen_start(struct scen *s, const struct scen_opts *o, struct bt_err *err);

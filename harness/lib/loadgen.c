@@ -314,3 +314,46 @@ void loadgen_summary(const struct loadgen_result *r, char *buf, size_t len)
 		 r->elapsed_ms, r->max_latency_ms, r->first_failure[0] ? "; first: " : "",
 		 r->first_failure);
 }
+
+/* --- the load window --- */
+
+#define LOADGEN_WINDOW_BOUND_MS 120000	/* a bound, never reached */
+
+static void *window_main(void *arg)
+{
+	struct loadgen_window *w = arg;
+	struct bt_err err;
+
+	w->rc = loadgen_run(&w->opts, &w->result, &err);
+	if (w->rc != 0)
+		snprintf(w->result.first_failure, sizeof w->result.first_failure,
+			 "loadgen: %s", err.msg);
+	return NULL;
+}
+
+int loadgen_window_start(struct loadgen_window *w, const struct loadgen_opts *o,
+			 struct bt_err *err)
+{
+	int e;
+
+	memset(w, 0, sizeof *w);
+	w->opts = *o;
+	if (w->opts.count == 0 && w->opts.duration_ms == 0)
+		w->opts.duration_ms = LOADGEN_WINDOW_BOUND_MS;
+	atomic_store(&w->stop, 0);
+	w->opts.stop = &w->stop;
+	e = pthread_create(&w->thread, NULL, window_main, w);
+	if (e != 0)
+		return err_set(err, "loadgen", e, "cannot start the load thread");
+	w->running = true;
+	return 0;
+}
+
+void loadgen_window_stop(struct loadgen_window *w)
+{
+	if (!w->running)
+		return;
+	atomic_store(&w->stop, 1);
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}

@@ -11,6 +11,7 @@
 #ifndef BATON_HARNESS_LOADGEN_H
 #define BATON_HARNESS_LOADGEN_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,5 +51,28 @@ int loadgen_run(const struct loadgen_opts *o, struct loadgen_result *r,
 long loadgen_failed(const struct loadgen_result *r);
 /* "sent 1200, ok 1200, refused 0, reset 0, timeout 0, bad 0" */
 void loadgen_summary(const struct loadgen_result *r, char *buf, size_t len);
+
+/* The load in a thread of its own, for a window around an upgrade: start
+ * runs loadgen_run on a copy of O (its stop flag is the window's own; the
+ * count and duration bounds stay, a duration of 0 becomes two minutes),
+ * stop raises the flag and joins.  A loadgen error (bad address) is kept
+ * in rc and in result.first_failure.  stop on a window that never started
+ * does nothing. */
+/* Per request, during an upgrade window: a hand-over may hold a connection
+ * in the accept queue for a while, but three seconds is a failure. */
+#define LOADGEN_WINDOW_TIMEOUT_MS 3000
+
+struct loadgen_window {
+	pthread_t thread;
+	atomic_int stop;
+	struct loadgen_opts opts;
+	struct loadgen_result result;
+	int rc;
+	bool running;
+};
+
+int loadgen_window_start(struct loadgen_window *w, const struct loadgen_opts *o,
+			 struct bt_err *err);
+void loadgen_window_stop(struct loadgen_window *w);
 
 #endif

@@ -120,8 +120,8 @@ static void chained_upgrades(void **state)
 		prev = cur;
 	}
 	scen_load_stop(&s);
-	assert_int_equal(loadgen_failed(&s.load), 0);
-	assert_true(s.load.ok > 0);
+	assert_int_equal(loadgen_failed(&s.load.result), 0);
+	assert_true(s.load.result.ok > 0);
 	/* the same worker processes served all along */
 	assert_int_equal(prev.state.n_workers, first.state.n_workers);
 	for (size_t i = 0; i < first.state.n_workers; i++)
