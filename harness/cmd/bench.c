@@ -19,6 +19,7 @@
  * the benchmark itself cannot run (usage, batond missing). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "lib/cliopt.h"
 #include "lib/ctlc.h"
 #include "lib/proc.h"
 #include "contract/scenario.h"
@@ -82,6 +84,10 @@ enum {
 
 static const char *const stage_names[] = {"codec", "master", "worker", "dataplane",
 					  "campaign", "fuzz"};
+
+/* unix socket paths are 107 bytes at most; the deepest one under WORK
+ * adds about 45 */
+#define BENCH_WORK_MAX 60
 
 struct opts {
 	bool quick;
@@ -1305,17 +1311,6 @@ static int parse_stages(const char *list, unsigned *out)
 	return *out ? 0 : -1;
 }
 
-static int positive(const char *v, int *out, int min)
-{
-	char *end;
-	long x = strtol(v, &end, 10);
-
-	if (*end || end == v || x < min || x > 1000000)
-		return -1;
-	*out = (int)x;
-	return 0;
-}
-
 static void raise_fd_limit(void)
 {
 	struct rlimit r;
@@ -1326,12 +1321,177 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The command line as run, for bench.json. */
+static void command_line(int argc, char **argv, char *out, size_t len)
+{
+	size_t at = (size_t)snprintf(out, len, "bench");
+
+	for (int i = 1; i < argc && at < len; i++)
+		at += (size_t)snprintf(out + at, len - at, " %s", argv[i]);
+}
+
+/* 0 to go on, or the exit status (0 after --help, 2 on a bad option). */
+static int parse_options(int argc, char **argv, struct opts *o)
+{
+	const char *only = NULL;
+	const struct cliopt table[] = {
+		{"--quick", CLIOPT_FLAG, &o->quick, 0, 0, false},
+		{"--only", CLIOPT_STR, &only, 0, 0, false},
+		{"--runs", CLIOPT_INT, &o->runs, 1, 1000000, false},
+		{"--max-workers", CLIOPT_INT, &o->max_workers, 0, 1000000, false},
+		{"--max-listeners", CLIOPT_INT, &o->max_listeners, 1, 1000000, false},
+		{"--upgrades", CLIOPT_INT, &o->upgrades, 1, 1000000, false},
+		{"--concurrency", CLIOPT_INT, &o->concurrency, 1, 1000000, false},
+		{"--fuzz-seconds", CLIOPT_INT, &o->fuzz_seconds, 0, 1000000, false},
+		{"--fuzz-targets", CLIOPT_STR, &o->fuzz_targets, 0, 0, false},
+		{"--fuzz-bin-dir", CLIOPT_STR, &o->fuzz_bin_dir, 0, 0, false},
+		{"--campaign-only", CLIOPT_STR, &o->campaign_only, 0, 0, true},
+		{"--batond", CLIOPT_STR, &o->batond, 0, 0, false},
+		{"--faultcheck", CLIOPT_STR, &o->faultcheck, 0, 0, false},
+		{"--fuzz-run", CLIOPT_STR, &o->fuzz_run, 0, 0, false},
+		{"--reports", CLIOPT_STR, &o->reports, 0, 0, false},
+		{"--work", CLIOPT_STR, &o->work, 0, 0, false},
+	};
+	struct bt_err err;
+
+	switch (cliopt_parse(table, sizeof table / sizeof table[0], argc, argv, &err)) {
+	case CLIOPT_HELP:
+		printf("%s", usage);
+		return 0;
+	case CLIOPT_ERROR:
+		fprintf(stderr, "bench: %s (bench --help lists the options)\n", err.msg);
+		return 2;
+	case CLIOPT_OK:
+		break;
+	}
+	if (only && parse_stages(only, &o->stages)) {
+		fprintf(stderr, "bench: --only \"%s\": expected stages among "
+				"codec,master,worker,dataplane,campaign,fuzz\n", only);
+		return 2;
+	}
+	return -1;
+}
+
+/* What --quick and the absence of an option mean. */
+static void apply_defaults(struct opts *o)
+{
+	if (o->runs < 0)
+		o->runs = o->quick ? 9 : 101;
+	if (o->upgrades < 0)
+		o->upgrades = o->quick ? 10 : 100;
+	if (o->fuzz_seconds < 0)
+		o->fuzz_seconds = o->quick ? 2 : 10;
+	if (!o->fuzz_targets)
+		o->fuzz_targets = o->quick ? "state" : "state frame manifest main_args spec";
+	/* mk/fuzz.mk builds into build/fuzz/source when jansson's source
+	 * is unpacked, build/fuzz/system otherwise */
+	if (!o->fuzz_bin_dir)
+		o->fuzz_bin_dir = access("build/jansson-src/src/jansson.h", F_OK) == 0
+					  ? "build/fuzz/source"
+					  : "build/fuzz/system";
+	if (o->fuzz_seconds == 0)
+		o->stages &= ~(unsigned)ST_FUZZ;
+}
+
+/* Paths made absolute (cells chdir nowhere, but paths end up in socket
+ * names), the programs under test copied into WORK/bin.  Storage is
+ * static: main uses it until the end.  0, or 2 with a message. */
+static int resolve_paths(struct opts *o)
+{
+	static char batond[PATH_MAX], faultcheck[PATH_MAX], self[PATH_MAX];
+	static char selfexe[PATH_MAX], buf[PATH_MAX], work[PATH_MAX];
+	static char reports[PATH_MAX], fuzz_bin[PATH_MAX], fuzz_run[PATH_MAX];
+	static char bin_dir[PATH_MAX + 8], snap[3][PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	self[n > 0 ? n : 0] = 0;
+	strcpy(selfexe, self);
+	if (strrchr(self, '/'))
+		*strrchr(self, '/') = 0;
+	/* batond and faultcheck beside this program unless named */
+	if (!o->batond)
+		snprintf(batond, sizeof batond, "%s/batond", self);
+	else
+		snprintf(batond, sizeof batond, "%s", proc_absolute(o->batond, buf, sizeof buf));
+	o->batond = batond;
+	o->self = selfexe;
+	if (!o->faultcheck) {
+		snprintf(faultcheck, sizeof faultcheck, "%s/faultcheck", self);
+		o->faultcheck = faultcheck;
+	}
+	o->work = strcpy(work, proc_absolute(o->work, buf, sizeof buf));
+	o->fuzz_run = strcpy(fuzz_run, proc_absolute(o->fuzz_run, buf, sizeof buf));
+	o->reports = strcpy(reports, proc_absolute(o->reports, buf, sizeof buf));
+	o->fuzz_bin_dir = strcpy(fuzz_bin, proc_absolute(o->fuzz_bin_dir, buf, sizeof buf));
+	if (access(o->batond, X_OK) != 0) {
+		fprintf(stderr, "bench: %s: not an executable (make first)\n", o->batond);
+		return 2;
+	}
+	if (proc_mkdir_p(o->work) || proc_mkdir_p(o->reports)) {
+		fprintf(stderr, "bench: cannot create %s or %s\n", o->work, o->reports);
+		return 2;
+	}
+	if (strlen(o->work) > BENCH_WORK_MAX) {
+		fprintf(stderr, "bench: --work %s: too long for the sockets under it "
+				"(%d bytes at most)\n", o->work, BENCH_WORK_MAX);
+		return 2;
+	}
+	snprintf(bin_dir, sizeof bin_dir, "%s/bin", o->work);
+	if (proc_mkdir_p(bin_dir) ||
+	    snapshot(bin_dir, "batond", &o->batond, snap[0], sizeof snap[0]) ||
+	    ((o->stages & ST_CAMPAIGN) && access(o->faultcheck, X_OK) == 0 &&
+	     snapshot(bin_dir, "faultcheck", &o->faultcheck, snap[1], sizeof snap[1])) ||
+	    ((o->stages & ST_FUZZ) && access(o->fuzz_run, X_OK) == 0 &&
+	     snapshot(bin_dir, "fuzz-run", &o->fuzz_run, snap[2], sizeof snap[2]))) {
+		fprintf(stderr, "bench: cannot copy the programs under test into %s\n",
+			bin_dir);
+		return 2;
+	}
+	return 0;
+}
+
+/* "N × CPU, Linux X, load L at start" for the plots. */
+static void describe_machine(struct opts *o)
+{
+	json_t *m = bench_machine_json(), *l = bench_loadavg_json();
+
+	snprintf(o->machine, sizeof o->machine, "%lld × %s, Linux %s, load %.2f at start%s",
+		 json_integer_value(json_object_get(m, "nproc")),
+		 json_string_value(json_object_get(m, "cpu_model")),
+		 json_string_value(json_object_get(m, "kernel")),
+		 json_number_value(json_array_get(l, 0)), o->quick ? ", --quick" : "");
+	json_decref(m);
+	json_decref(l);
+}
+
+/* The codec goal, over every size and both directions: the worst ratio. */
+static void codec_goal(json_t *doc, json_t *goals)
+{
+	json_t *p, *worst_p = NULL;
+	size_t i;
+	double worst = 0;
+	const char *dir = "";
+	char fig[200];
+
+	json_array_foreach(json_object_get(json_object_get(doc, "codec"), "sizes"), i, p) {
+		if (jget(p, "serialize_ratio") > worst)
+			worst = jget(p, "serialize_ratio"), worst_p = p, dir = "serialize";
+		if (jget(p, "parse_ratio") > worst)
+			worst = jget(p, "parse_ratio"), worst_p = p, dir = "parse";
+	}
+	if (!worst_p)
+		return;
+	snprintf(fig, sizeof fig, "worst: %s at %lld workers, %.2f× raw jansson", dir,
+		 json_integer_value(json_object_get(worst_p, "workers")), worst);
+	json_array_insert_new(goals, 2 < json_array_size(goals) ? 2 : json_array_size(goals),
+			      json_pack("{s:s, s:s, s:b}", "goal",
+					"codec at most 1.5× raw jansson (every size, "
+					"both directions)",
+					"figure", fig, "met", worst <= 1.5));
+}
+
 int main(int argc, char **argv)
 {
-	static char batond[4096], faultcheck[4096], self[4096], binbuf[4096];
-	static char work_abs[4096], reports_abs[4096], fuzz_abs[4096], selfexe[4096];
-	static char fuzzrun_abs[4096], bin_dir[4200], snap[3][4400];
-	char version[96];
 	struct opts o = {
 		.stages = ST_ALL,
 		.runs = -1,
@@ -1340,7 +1500,6 @@ int main(int argc, char **argv)
 		.upgrades = -1,
 		.concurrency = 8,
 		.fuzz_seconds = -1,
-		.fuzz_bin_dir = NULL,
 		.fuzz_run = "ci/fuzz-run",
 		.reports = "build/reports",
 		.work = "build/bench-run",
@@ -1348,135 +1507,19 @@ int main(int argc, char **argv)
 	struct bt_err err;
 	json_t *doc, *goals;
 	long long t0 = proc_now_ms();
-	char cmd[1024] = "bench", date[64], path[4200];
+	char cmd[1024], version[96], date[64], path[PATH_MAX + 16];
 	time_t now = time(NULL);
-	ssize_t n;
+	int rc;
 
 	if (argc == 4 && !strcmp(argv[1], "--floor-helper"))
 		return bench_floor_helper(argv[2], argv[3]);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int bad = 0;
-
-		if (strlen(cmd) + strlen(a) + 2 < sizeof cmd) {
-			strcat(cmd, " ");
-			strcat(cmd, a);
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			printf("%s", usage);
-			return 0;
-		} else if (!strcmp(a, "--quick")) {
-			o.quick = true;
-			continue;
-		} else if (!v) {
-			bad = 1;
-		} else if (!strcmp(a, "--only")) {
-			bad = parse_stages(v, &o.stages);
-		} else if (!strcmp(a, "--runs")) {
-			bad = positive(v, &o.runs, 1);
-		} else if (!strcmp(a, "--max-workers")) {
-			bad = positive(v, &o.max_workers, 0);
-		} else if (!strcmp(a, "--max-listeners")) {
-			bad = positive(v, &o.max_listeners, 1);
-		} else if (!strcmp(a, "--upgrades")) {
-			bad = positive(v, &o.upgrades, 1);
-		} else if (!strcmp(a, "--concurrency")) {
-			bad = positive(v, &o.concurrency, 1);
-		} else if (!strcmp(a, "--fuzz-seconds")) {
-			bad = positive(v, &o.fuzz_seconds, 0);
-		} else if (!strcmp(a, "--fuzz-targets")) {
-			o.fuzz_targets = v;
-		} else if (!strcmp(a, "--fuzz-bin-dir")) {
-			o.fuzz_bin_dir = v;
-		} else if (!strcmp(a, "--campaign-only")) {
-			o.campaign_only = *v ? v : NULL;
-		} else if (!strcmp(a, "--batond")) {
-			o.batond = v;
-		} else if (!strcmp(a, "--faultcheck")) {
-			o.faultcheck = v;
-		} else if (!strcmp(a, "--fuzz-run")) {
-			o.fuzz_run = v;
-		} else if (!strcmp(a, "--reports")) {
-			o.reports = v;
-		} else if (!strcmp(a, "--work")) {
-			o.work = v;
-		} else {
-			bad = 1;
-		}
-		if (bad) {
-			fprintf(stderr, "bench: bad option or value: %s %s\n%s", a, v ? v : "",
-				usage);
-			return 2;
-		}
-		if (strlen(cmd) + strlen(v) + 2 < sizeof cmd) {
-			strcat(cmd, " ");
-			strcat(cmd, v);
-		}
-		i++;
-	}
-	if (o.runs < 0)
-		o.runs = o.quick ? 9 : 101;
-	if (o.upgrades < 0)
-		o.upgrades = o.quick ? 10 : 100;
-	if (o.fuzz_seconds < 0)
-		o.fuzz_seconds = o.quick ? 2 : 10;
-	if (!o.fuzz_targets)
-		o.fuzz_targets = o.quick ? "state" : "state frame manifest main_args spec";
-	/* mk/fuzz.mk builds into build/fuzz/source when jansson's source
-	 * is unpacked, build/fuzz/system otherwise */
-	if (!o.fuzz_bin_dir)
-		o.fuzz_bin_dir = access("build/jansson-src/src/jansson.h", F_OK) == 0
-					 ? "build/fuzz/source"
-					 : "build/fuzz/system";
-	if (o.fuzz_seconds == 0)
-		o.stages &= ~(unsigned)ST_FUZZ;
-
-	/* batond and faultcheck beside this program, absolute */
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	self[n > 0 ? n : 0] = 0;
-	strcpy(selfexe, self);
-	if (strrchr(self, '/'))
-		*strrchr(self, '/') = 0;
-	if (!o.batond) {
-		snprintf(batond, sizeof batond, "%s/batond", self);
-		o.batond = batond;
-	} else {
-		o.batond = strcpy(batond, proc_absolute(o.batond, binbuf, sizeof binbuf));
-	}
-	o.self = selfexe;
-	if (!o.faultcheck) {
-		snprintf(faultcheck, sizeof faultcheck, "%s/faultcheck", self);
-		o.faultcheck = faultcheck;
-	}
-	o.work = strcpy(work_abs, proc_absolute(o.work, binbuf, sizeof binbuf));
-	o.fuzz_run = strcpy(fuzzrun_abs, proc_absolute(o.fuzz_run, binbuf, sizeof binbuf));
-	o.reports = strcpy(reports_abs, proc_absolute(o.reports, binbuf, sizeof binbuf));
-	o.fuzz_bin_dir = strcpy(fuzz_abs, proc_absolute(o.fuzz_bin_dir, binbuf, sizeof binbuf));
-	if (access(o.batond, X_OK) != 0) {
-		fprintf(stderr, "bench: %s: not an executable (make first)\n", o.batond);
+	command_line(argc, argv, cmd, sizeof cmd);
+	rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	apply_defaults(&o);
+	if (resolve_paths(&o))
 		return 2;
-	}
-	if (proc_mkdir_p(o.work) || proc_mkdir_p(o.reports)) {
-		fprintf(stderr, "bench: cannot create %s or %s\n", o.work, o.reports);
-		return 2;
-	}
-	/* unix socket paths are 107 bytes at most */
-	if (strlen(o.work) > 60) {
-		fprintf(stderr, "bench: --work %s: too long for the sockets under it "
-				"(60 bytes at most)\n", o.work);
-		return 2;
-	}
-	snprintf(bin_dir, sizeof bin_dir, "%s/bin", o.work);
-	if (proc_mkdir_p(bin_dir) ||
-	    snapshot(bin_dir, "batond", &o.batond, snap[0], sizeof snap[0]) ||
-	    ((o.stages & ST_CAMPAIGN) && access(o.faultcheck, X_OK) == 0 &&
-	     snapshot(bin_dir, "faultcheck", &o.faultcheck, snap[1], sizeof snap[1])) ||
-	    ((o.stages & ST_FUZZ) && access(o.fuzz_run, X_OK) == 0 &&
-	     snapshot(bin_dir, "fuzz-run", &o.fuzz_run, snap[2], sizeof snap[2]))) {
-		fprintf(stderr, "bench: cannot copy the programs under test into %s\n",
-			bin_dir);
-		return 2;
-	}
 	tree_version(version, sizeof version);
 	if (proc_become_subreaper(&err)) {
 		fprintf(stderr, "bench: %s\n", err.msg);
@@ -1485,18 +1528,7 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	state_json_init();
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
-
-	{
-		json_t *m = bench_machine_json(), *l = bench_loadavg_json();
-
-		snprintf(o.machine, sizeof o.machine, "%lld × %s, Linux %s, load %.2f at start%s",
-			 json_integer_value(json_object_get(m, "nproc")),
-			 json_string_value(json_object_get(m, "cpu_model")),
-			 json_string_value(json_object_get(m, "kernel")),
-			 json_number_value(json_array_get(l, 0)), o.quick ? ", --quick" : "");
-		json_decref(m);
-		json_decref(l);
-	}
+	describe_machine(&o);
 	goals = json_array();
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "command", cmd, "date",
 			date, "tree", version, "batond", o.batond, "quick", o.quick, "machine", bench_machine_json(), "load_start",
@@ -1516,32 +1548,7 @@ int main(int argc, char **argv)
 	if (o.stages & ST_FUZZ)
 		json_object_set_new(doc, "fuzz", stage_fuzz(&o));
 
-	/* the codec goal, over every size and both directions */
-	if (json_object_get(doc, "codec")) {
-		json_t *p, *worst_p = NULL;
-		size_t i;
-		double worst = 0;
-		const char *dir = "";
-
-		json_array_foreach(json_object_get(json_object_get(doc, "codec"), "sizes"), i, p) {
-			if (jget(p, "serialize_ratio") > worst)
-				worst = jget(p, "serialize_ratio"), worst_p = p, dir = "serialize";
-			if (jget(p, "parse_ratio") > worst)
-				worst = jget(p, "parse_ratio"), worst_p = p, dir = "parse";
-		}
-		if (worst_p) {
-			char fig[200];
-
-			snprintf(fig, sizeof fig, "worst: %s at %lld workers, %.2f× raw jansson",
-				 dir, json_integer_value(json_object_get(worst_p, "workers")),
-				 worst);
-			json_array_insert_new(goals, 2 < json_array_size(goals) ? 2 : json_array_size(goals),
-					      json_pack("{s:s, s:s, s:b}", "goal",
-							"codec at most 1.5× raw jansson (every size, "
-							"both directions)",
-							"figure", fig, "met", worst <= 1.5));
-		}
-	}
+	codec_goal(doc, goals);
 	json_object_set_new(doc, "goals", goals);
 	json_object_set_new(doc, "load_end", bench_loadavg_json());
 	json_object_set_new(doc, "wall_s", bench_num((double)(proc_now_ms() - t0) / 1000.0));
