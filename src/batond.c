@@ -27,6 +27,7 @@
 #include "fdutil.h"
 #include "hub.h"
 #include "state.h"
+#include "json_guard.h"
 #include "state_json.h"
 #include "upgrade.h"
 #include "worker.h"
@@ -515,7 +516,7 @@ int main(int argc, char **argv)
 	char msg[1400];
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	state_json_init();
+	json_guard_init();
 	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		fprintf(cmd ? stdout : stderr, "%s", usage_top);
 		return cmd ? 0 : 2;

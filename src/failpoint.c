@@ -45,7 +45,6 @@ static struct {
 	size_t n_entries;
 	const char **code_points;
 	size_t n_code_points;
-	bool alloc_scope, alloc_failed;	/* see fp_alloc_scope_begin */
 } registry = {.hang_seconds = 3600};
 
 static const char *const kind_names[] = {"none", "error", "short", "hang",
@@ -538,31 +537,6 @@ enum fp_kind fp_decide(const struct fp_site *site)
 	k = fp_hit(site);
 	registry.deciding = false;
 	return k;
-}
-
-void fp_alloc_scope_begin(void)
-{
-	registry.alloc_scope = true;
-	registry.alloc_failed = false;
-}
-
-bool fp_alloc_scope_end(void)
-{
-	bool failed = registry.alloc_failed;
-
-	registry.alloc_scope = registry.alloc_failed = false;
-	return failed;
-}
-
-bool fp_alloc_refuse(void)
-{
-	return registry.alloc_scope && registry.alloc_failed;
-}
-
-void fp_alloc_note(bool ok)
-{
-	if (!ok && registry.alloc_scope)
-		registry.alloc_failed = true;
 }
 
 /* --- the points of this binary --- */

@@ -110,16 +110,6 @@ int fp_enable(const struct fp_spec *s, struct bt_err *err);
 unsigned fp_fired(const char *point);
 unsigned fp_hits(const char *point);
 
-/* Allocation scopes, for jansson 2.14, whose parser cannot survive an
- * allocation failing in the middle of a token (it drops a byte and goes
- * on).  Inside a scope, once one allocation has failed every later one
- * fails too (fp_alloc_refuse), and the end of the scope says whether any
- * failed.  The state is part of the registry. */
-void fp_alloc_scope_begin(void);
-bool fp_alloc_scope_end(void);
-bool fp_alloc_refuse(void);
-void fp_alloc_note(bool ok);
-
 /* The distinct point names of FP_HIT sites in this binary, sorted.  The
  * array is static; *n receives the count. */
 const char *const *fp_code_points(size_t *n);

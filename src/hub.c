@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "pidfile.h"
 #include "spawn.h"
+#include "json_guard.h"
 #include "state_json.h"
 
 void hub_log(const struct hub *h, const char *fmt, ...)
@@ -260,7 +261,7 @@ static void cmd_status(struct hub *h, uint32_t client)
 		return;
 	}
 	state_free(&snap);
-	st = state_json_load(text, len, 0, NULL, &oom);
+	st = json_guard_load(text, len, 0, NULL, &oom);
 	free(text);
 	/* fd_limit: the RLIMIT_NOFILE this process sees; an fd at or above it
 	 * cannot be the master's (valgrind keeps its own fds up there) */
@@ -305,7 +306,7 @@ static void dispatch(struct hub *h, uint32_t client, const char *payload)
 {
 	json_error_t jerr;
 	bool oom;
-	json_t *req = state_json_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
+	json_t *req = json_guard_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
 				       &jerr, &oom);
 	const char *cmd = json_string_value(json_object_get(req, "command"));
 	struct bt_err err;

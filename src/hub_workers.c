@@ -15,7 +15,7 @@
 #include "hub_private.h"
 #include "scm.h"
 #include "spawn.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 static void remember_child(struct hub *h, pid_t pid);
 
@@ -249,7 +249,7 @@ int hub_await_ready(struct hub *h, struct hub_worker *w, int timeout_ms,
 			 (int)w->pid);
 		return err_step(err, "worker/ready");
 	}
-	o = state_json_load(payload, len, 0, NULL, &oom);
+	o = json_guard_load(payload, len, 0, NULL, &oom);
 	type = json_string_value(json_object_get(o, "type"));
 	if (type && strcmp(type, "ready") == 0) {
 		w->ready = true;
@@ -438,7 +438,7 @@ static void wup_done(struct hub *h, struct hub_worker *nw)
 static void worker_message(struct hub *h, struct hub_worker *w, const char *payload)
 {
 	bool oom;
-	json_t *o = state_json_load(payload, strlen(payload), 0, NULL, &oom);
+	json_t *o = json_guard_load(payload, strlen(payload), 0, NULL, &oom);
 	const char *type = json_string_value(json_object_get(o, "type"));
 	bool in_wup = h->wup.phase != WUP_IDLE;
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 /* --- manifest --- */
 
@@ -94,7 +94,7 @@ int scm_manifest_parse(const char *buf, size_t len, struct scm_manifest *m,
 		return err_set(err, "scm-manifest", EMSGSIZE,
 			       "manifest of %zu bytes is over the limit of %zu",
 			       len, SCM_MANIFEST_MAX);
-	root = state_json_load(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+	root = json_guard_load(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
 	if (oom)
 		return err_set(err, "scm-manifest", ENOMEM,
 			       "manifest: out of memory parsing it");

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 /* Async-signal-safe pieces for the child. */
 
@@ -154,7 +154,7 @@ int spawn_parse_exec_error(const char *payload, char *step, size_t len,
 			   int *errnum)
 {
 	bool oom;
-	json_t *o = state_json_load(payload, strlen(payload), 0, NULL, &oom), *ok, *st, *en;
+	json_t *o = json_guard_load(payload, strlen(payload), 0, NULL, &oom), *ok, *st, *en;
 	int rc = -1;
 
 	if (!o)

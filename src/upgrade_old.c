@@ -17,6 +17,7 @@
 #include "failpoint.h"
 #include "fdutil.h"
 #include "spawn.h"
+#include "json_guard.h"
 #include "state_json.h"
 
 /* One fd handed to the new master: its role for messages and its CLOEXEC
@@ -438,7 +439,7 @@ static int judge_frame(struct upgrade_flight *f, const char *payload,
 		       pid_t *new_pid, struct bt_err *err)
 {
 	bool oom;
-	json_t *o = state_json_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
+	json_t *o = json_guard_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
 				     NULL, &oom);
 	json_t *ok = json_object_get(o, "ok");
 	int rc = -1;

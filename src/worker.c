@@ -15,7 +15,7 @@
 #include "failpoint.h"
 #include "fdutil.h"
 #include "scm.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 #define CONN_TIMEOUT_MS 5000
 #define DRAIN_TIMEOUT_MS 5000
@@ -205,7 +205,7 @@ static void begin_stop(struct wk *w, bool hard, const char *why)
 static void on_master_message(struct wk *w, const char *payload)
 {
 	bool oom;
-	json_t *o = state_json_load(payload, strlen(payload), 0, NULL, &oom);
+	json_t *o = json_guard_load(payload, strlen(payload), 0, NULL, &oom);
 	const char *type = json_string_value(json_object_get(o, "type"));
 
 	if (!type) {

@@ -32,7 +32,7 @@
 #include "fdutil.h"
 #include "notify.h"
 #include "pidfile.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -580,6 +580,6 @@ int main(void)
 	    cmocka_unit_test(test_notify),
 	};
 
-	state_json_init();
+	json_guard_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "lib/proc.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 const char *tu_batond(void)
 {
@@ -96,7 +96,7 @@ int tu_setup(void)
 {
 	struct bt_err err;
 
-	state_json_init();
+	json_guard_init();
 	if (proc_become_subreaper(&err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
