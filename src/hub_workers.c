@@ -15,6 +15,7 @@
 #include "hub_private.h"
 #include "scm.h"
 #include "spawn.h"
+#include "upgrade_frame.h"
 #include "json_guard.h"
 
 static void remember_child(struct hub *h, pid_t pid);
@@ -128,14 +129,16 @@ static void close_pair(int p[2])
  * the error.  The child has exited: everything it wrote is there. */
 static void exec_failure(struct hub_worker *w, struct bt_err *err)
 {
-	char *payload = NULL, step[48];
+	char *payload = NULL;
+	struct upgrade_frame fr;
 	size_t len;
-	int e;
 
 	if (channel_fill(&w->ch, 0, NULL) > 0 &&
 	    channel_next(&w->ch, &payload, &len, NULL) > 0 &&
-	    spawn_parse_exec_error(payload, step, sizeof step, &e) == 0)
-		err_set(err, step, e, "worker %u could not start the new binary", w->id);
+	    upgrade_frame_parse(payload, len, &fr) == 0 && !fr.ok && fr.step[0] &&
+	    fr.has_errno)
+		err_set(err, fr.step, fr.errnum, "worker %u could not start the new binary",
+			w->id);
 	free(payload);
 }
 

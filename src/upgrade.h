@@ -12,7 +12,8 @@
  *                       never modified.  On error nothing is left behind:
  *                       no fd, no child, every flag as it was.
  *   upgrade_old_on_confirm  the confirmation fd is readable: 1 confirmed,
- *                       0 not yet, -1 failed (error frame, EOF, bad frame).
+ *                       0 not yet, -1 failed (error frame, EOF, bad frame,
+ *                       a confirmation naming another pid or generation).
  *   upgrade_old_abort   failure (of a flight upgrade_old_start began): SIGKILL
  *                       the child if alive, reap it and what it started,
  *                       close the flight's fds; says how the child ended.
@@ -31,7 +32,7 @@
  *                       close the fds of workers that are gone or stopped,
  *                       set CLOEXEC on every adopted fd.
  *   upgrade_new_finish  steps 5-6: pid file, confirmation frame, close the
- *                       confirmation fd.
+ *                       confirmation fd.  (Every frame: upgrade_frame.h.)
  *   upgrade_new_fail    send the error frame (when the channel is usable)
  *                       and close the confirmation fd.
  * Fault points: new/args, new/read-state, new/parse, new/adopt,

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "fdutil.h"
 #include "pidfile.h"
 #include "state_json.h"
+#include "upgrade_frame.h"
 
 /* --- arguments --- */
 
@@ -404,18 +404,17 @@ static enum fp_kind confirm_write_fault(bool writing)
 int upgrade_new_finish(struct channel *confirm, const struct state *s,
 		       struct bt_err *err)
 {
-	char frame[128];
-	int rc;
+	char frame[UPGRADE_FRAME_OK_MAX];
+	int rc, n;
 
 	if (pidfile_write(s->config.pid_file_path, getpid(), pidfile_fault, err)) {
 		err_step(err, "new/pidfile");
 		upgrade_new_fail(confirm, err);
 		return -1;
 	}
-	snprintf(frame, sizeof frame, "{\"ok\":true,\"pid\":%d,\"boot_generation\":%llu}",
-		 (int)getpid(), (unsigned long long)s->boot_generation);
+	n = upgrade_frame_ok(frame, sizeof frame, getpid(), s->boot_generation);
 	confirm->fault = confirm_write_fault;
-	rc = channel_send(confirm, frame, strlen(frame),
+	rc = channel_send(confirm, frame, (size_t)n,
 			  (int)s->config.upgrade_timeout_ms, err);
 	confirm->fault = NULL;
 	channel_close(confirm);
@@ -424,17 +423,14 @@ int upgrade_new_finish(struct channel *confirm, const struct state *s,
 
 void upgrade_new_fail(struct channel *confirm, const struct bt_err *failure)
 {
-	json_t *o;
 	char *text;
+	size_t len;
 
 	if (confirm->fd < 0)
 		return;
-	o = json_pack("{s:b, s:s, s:i, s:s}", "ok", 0, "step", failure->step,
-		      "errno", failure->errnum, "error", failure->msg);
-	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	text = upgrade_frame_error(failure, &len);
 	if (text)
-		channel_send(confirm, text, strlen(text), 1000, NULL);
+		channel_send(confirm, text, len, 1000, NULL);
 	free(text);
-	json_decref(o);
 	channel_close(confirm);
 }

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +16,8 @@
 #include "failpoint.h"
 #include "fdutil.h"
 #include "spawn.h"
-#include "json_guard.h"
 #include "state_json.h"
+#include "upgrade_frame.h"
 
 /* One fd handed to the new master: its role for messages and its CLOEXEC
  * flag before we touched it. */
@@ -434,52 +433,34 @@ fail:
 	return -1;
 }
 
-/* {"ok":true,"pid":P,"boot_generation":G} or the error frame. */
-static int judge_frame(struct upgrade_flight *f, const char *payload,
+/* The frame of upgrade_frame.h, judged: a failure frame is the new
+ * master's own report; a success must name our child and the generation we
+ * handed it. */
+static int judge_frame(struct upgrade_flight *f, const char *payload, size_t len,
 		       pid_t *new_pid, struct bt_err *err)
 {
-	bool oom;
-	json_t *o = json_guard_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
-				     NULL, &oom);
-	json_t *ok = json_object_get(o, "ok");
-	int rc = -1;
+	struct upgrade_frame fr;
 
-	if (!o || !json_is_boolean(ok)) {
-		err_set(err, "old/confirm-read", EPROTO,
-			"the new master sent something that is not a "
-			"confirmation frame: \"%.60s\"", payload);
-	} else if (json_is_false(ok)) {
-		json_t *st = json_object_get(o, "step");
-		json_t *en = json_object_get(o, "errno");
-		json_t *msg = json_object_get(o, "error");
-
-		err_set(err, json_is_string(st) ? json_string_value(st) : "new/unknown",
-			json_is_integer(en) ? (int)json_integer_value(en) : 0,
-			"the new master failed: %s",
-			json_is_string(msg) ? json_string_value(msg)
-					    : "the child could not exec the new binary");
-	} else {
-		json_t *pid = json_object_get(o, "pid");
-		json_t *gen = json_object_get(o, "boot_generation");
-
-		if (!json_is_integer(pid) || json_integer_value(pid) != f->child)
-			err_set(err, "old/confirm-check", EPROTO,
-				"the confirmation names pid %lld, the child is %d",
-				json_is_integer(pid) ? (long long)json_integer_value(pid) : -1LL,
-				(int)f->child);
-		else if (!json_is_integer(gen) ||
-			 (uint64_t)json_integer_value(gen) != f->generation)
-			err_set(err, "old/confirm-check", EPROTO,
-				"the confirmation names generation %lld, expected %llu",
-				json_is_integer(gen) ? (long long)json_integer_value(gen) : -1LL,
-				(unsigned long long)f->generation);
-		else {
-			*new_pid = f->child;
-			rc = 1;
-		}
-	}
-	json_decref(o);
-	return rc;
+	if (upgrade_frame_parse(payload, len, &fr))
+		return err_set(err, "old/confirm-read", EPROTO,
+			       "the new master sent something that is not a "
+			       "confirmation frame: \"%.60s\"", payload);
+	if (!fr.ok)
+		return err_set(err, fr.step[0] ? fr.step : "new/unknown",
+			       fr.has_errno ? fr.errnum : 0, "the new master failed: %s",
+			       fr.error[0] ? fr.error
+					   : "the child could not exec the new binary");
+	if (!fr.has_pid || fr.pid != f->child)
+		return err_set(err, "old/confirm-check", EPROTO,
+			       "the confirmation names pid %lld, the child is %d",
+			       fr.has_pid ? fr.pid : -1LL, (int)f->child);
+	if (!fr.has_generation || (uint64_t)fr.generation != f->generation)
+		return err_set(err, "old/confirm-check", EPROTO,
+			       "the confirmation names generation %lld, expected %llu",
+			       fr.has_generation ? fr.generation : -1LL,
+			       (unsigned long long)f->generation);
+	*new_pid = f->child;
+	return 1;
 }
 
 int upgrade_old_on_confirm(struct upgrade_flight *f, pid_t *new_pid,
@@ -496,7 +477,7 @@ int upgrade_old_on_confirm(struct upgrade_flight *f, pid_t *new_pid,
 			return -1;
 		}
 		if (rc > 0) {
-			rc = judge_frame(f, payload, new_pid, err);
+			rc = judge_frame(f, payload, len, new_pid, err);
 			free(payload);
 			return rc;
 		}
