@@ -740,7 +740,7 @@ static int start_workers(struct hub *h, struct bt_err *err)
 
 		rc = hub_spawn_worker(h, lfds, names, n, &w, err);
 		if (rc == 0)
-			rc = hub_await_ready(h, w, 10000, err);
+			rc = hub_await_ready(w, 10000, err);
 	}
 out:
 	/* the workers hold the listeners now; the master keeps none */

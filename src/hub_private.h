@@ -111,8 +111,7 @@ void hub_notify(const struct hub *h, const char *message);
 /* hub_workers.c */
 int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
 		     size_t n, struct hub_worker **out, struct bt_err *err);
-int hub_await_ready(struct hub *h, struct hub_worker *w, int timeout_ms,
-		    struct bt_err *err);
+int hub_await_ready(struct hub_worker *w, int timeout_ms, struct bt_err *err);
 struct hub_worker *hub_worker(struct hub *h, uint32_t id);
 int hub_adopt_worker(struct hub *h, const struct state_worker *sw,
 		     struct bt_err *err);

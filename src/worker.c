@@ -2,7 +2,7 @@
 #include "worker.h"
 
 #include <errno.h>
-#include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include "failpoint.h"
 #include "fdutil.h"
 #include "scm.h"
-#include "json_guard.h"
+#include "worker_msg.h"
 
 #define CONN_TIMEOUT_MS 5000
 #define DRAIN_TIMEOUT_MS 5000
@@ -143,25 +143,28 @@ int worker_parse_args(int argc, char *const argv[], struct worker_opts *o,
 
 /* --- master channel --- */
 
-static int send_json(struct wk *w, json_t *o)
+static int send_msg(struct wk *w, const struct worker_msg *m)
 {
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len;
+	char *text = worker_msg_encode(m, &len);
 	struct bt_err err;
 	int rc = -1;
 
 	if (text)
-		rc = channel_send(&w->ch, text, strlen(text), 5000, &err);
+		rc = channel_send(&w->ch, text, len, 5000, &err);
 	if (text && rc)
 		wlog_err(w, "cannot write to the master: ", &err);
 	free(text);
-	json_decref(o);
 	return rc;
 }
 
-static void send_failure(struct wk *w, const char *type, const struct bt_err *e)
+static void send_failure(struct wk *w, enum worker_msg_type type,
+			 const struct bt_err *e)
 {
-	send_json(w, json_pack("{s:s, s:s, s:i, s:s}", "type", type, "step",
-			       e->step, "errno", e->errnum, "error", e->msg));
+	struct worker_msg m;
+
+	worker_msg_failure(&m, type, e);
+	send_msg(w, &m);
 }
 
 static void return_listeners(struct wk *w)
@@ -173,14 +176,12 @@ static void return_listeners(struct wk *w)
 			"cannot send the listeners back (injected)");
 	} else if (scm_send(w->o->scm_fd, w->lfds, (const char *const *)w->lnames,
 			    w->n_listeners, 5000, &err) == 0) {
-		send_json(w, json_pack("{s:s, s:I}", "type", "listeners-sent",
-				       "count", (json_int_t)w->n_listeners));
 		return;
 	} else {
 		err_step(&err, "worker/listeners-send");
 	}
 	wlog_err(w, "", &err);
-	send_failure(w, "listeners-failed", &err);
+	send_failure(w, WMSG_LISTENERS_FAILED, &err);
 }
 
 static void stop_accepting(struct wk *w)
@@ -202,26 +203,21 @@ static void begin_stop(struct wk *w, bool hard, const char *why)
 	w->stop_deadline = hard ? 0 : channel_now_ms() + DRAIN_TIMEOUT_MS;
 }
 
-static void on_master_message(struct wk *w, const char *payload)
+static void on_master_message(struct wk *w, const char *payload, size_t len)
 {
-	bool oom;
-	json_t *o = json_guard_load(payload, strlen(payload), 0, NULL, &oom);
-	const char *type = json_string_value(json_object_get(o, "type"));
+	struct worker_msg m;
 
-	if (!type) {
-		wlog(w, "ignoring a message without a type: %.60s", payload);
-	} else if (strcmp(type, "return-listeners") == 0) {
+	if (worker_msg_decode(payload, len, &m) != 0) {
+		wlog(w, "ignoring a message that is not a JSON object: %.60s", payload);
+	} else if (m.type == WMSG_RETURN_LISTENERS) {
 		fp_arm();
 		return_listeners(w);
 		fp_disarm();
-	} else if (strcmp(type, "stop") == 0) {
-		const char *mode = json_string_value(json_object_get(o, "mode"));
-
-		begin_stop(w, mode && strcmp(mode, "hard") == 0, "asked by the master");
+	} else if (m.type == WMSG_STOP) {
+		begin_stop(w, m.hard, "asked by the master");
 	} else {
-		wlog(w, "ignoring unknown message type \"%.40s\"", type);
+		wlog(w, "ignoring a message it does not take: %.60s", payload);
 	}
-	json_decref(o);
 }
 
 static void on_channel(struct wk *w)
@@ -235,7 +231,7 @@ static void on_channel(struct wk *w)
 
 		n = channel_fill(&w->ch, 0, &err);
 		while (channel_next(&w->ch, &payload, &len, &err) > 0) {
-			on_master_message(w, payload);
+			on_master_message(w, payload, len);
 			free(payload);
 		}
 	} while (n > 0);
@@ -245,6 +241,14 @@ static void on_channel(struct wk *w)
 			begin_stop(w, false, n == 0 ? "the master is gone" :
 						      "the master channel failed");
 	}
+}
+
+static int send_ready(struct wk *w)
+{
+	struct worker_msg m = {.type = WMSG_READY, .id = w->o->id, .pid = getpid(),
+			       .listeners = w->n_listeners};
+
+	return send_msg(w, &m);
 }
 
 /* --- data plane --- */
@@ -466,14 +470,12 @@ int worker_run(const struct worker_opts *o)
 	if (setup(&w, &err) != 0) {
 		wlog_err(&w, "", &err);
 		if (w.ch.fd >= 0)
-			send_failure(&w, "failed", &err);
+			send_failure(&w, WMSG_FAILED, &err);
 		status = 1;
 	} else if (FP_HIT("worker/ready") == FP_ERROR) {
 		wlog(&w, "cannot announce readiness (injected %s)", strerror(errno));
 		status = 1;
-	} else if (send_json(&w, json_pack("{s:s, s:I, s:i, s:I}", "type", "ready",
-					   "id", (json_int_t)o->id, "pid", (int)getpid(),
-					   "listeners", (json_int_t)w.n_listeners)) == 0) {
+	} else if (send_ready(&w) == 0) {
 		fp_disarm();
 		loop(&w);
 	} else {

@@ -25,6 +25,7 @@
 #include "channel.h"
 #include "json_guard.h"
 #include "upgrade_frame.h"
+#include "worker_msg.h"
 
 /* --- the confirmation frame --- */
 
@@ -171,6 +172,92 @@ static void frame_parse_rejects(void **unused)
 	assert_false(f.has_errno);
 }
 
+/* --- master <-> worker messages --- */
+
+static void round_trip(const struct worker_msg *m, struct worker_msg *back)
+{
+	size_t len;
+	char *text = worker_msg_encode(m, &len);
+
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	assert_int_equal(worker_msg_decode(text, len, back), 0);
+	assert_int_equal(back->type, m->type);
+	free(text);
+}
+
+static void worker_msgs_round_trip(void **unused)
+{
+	struct worker_msg ready = {.type = WMSG_READY, .id = UINT32_MAX, .pid = 4194304,
+				   .listeners = 300};
+	struct worker_msg ask = {.type = WMSG_RETURN_LISTENERS};
+	struct worker_msg soft = {.type = WMSG_STOP}, hard = {.type = WMSG_STOP, .hard = true};
+	struct worker_msg m, back;
+	struct bt_err e;
+
+	(void)unused;
+	round_trip(&ready, &back);
+	assert_int_equal(back.id, UINT32_MAX);
+	assert_int_equal(back.pid, 4194304);
+	assert_int_equal(back.listeners, 300);
+	round_trip(&ask, &back);
+	round_trip(&soft, &back);
+	assert_false(back.hard);
+	round_trip(&hard, &back);
+	assert_true(back.hard);
+	err_set(&e, "worker/listeners-send", ENOBUFS, "listener \"a\"\n\\ failed");
+	for (int t = WMSG_FAILED; t <= WMSG_LISTENERS_FAILED; t++) {
+		worker_msg_failure(&m, (enum worker_msg_type)t, &e);
+		round_trip(&m, &back);
+		assert_string_equal(back.step, e.step);
+		assert_int_equal(back.errnum, ENOBUFS);
+		assert_string_equal(back.error, e.msg);
+	}
+	/* what only the child writes, or nobody, is not encoded here */
+	m.type = WMSG_EXEC_FAILED;
+	assert_null(worker_msg_encode(&m, &(size_t){0}));
+	m.type = WMSG_UNKNOWN;
+	assert_null(worker_msg_encode(&m, &(size_t){0}));
+}
+
+static int decode_text(const char *text, struct worker_msg *m)
+{
+	return worker_msg_decode(text, strlen(text), m);
+}
+
+static void worker_msg_decode_cases(void **unused)
+{
+	char buf[UPGRADE_FRAME_EXEC_MAX];
+	struct worker_msg m;
+	size_t n;
+
+	(void)unused;
+	/* the child's exec error frame on a worker channel */
+	n = upgrade_frame_exec_error(buf, sizeof buf, "worker/exec", ENOENT);
+	assert_int_equal(worker_msg_decode(buf + CHANNEL_HEADER, n - CHANNEL_HEADER, &m), 0);
+	assert_int_equal(m.type, WMSG_EXEC_FAILED);
+	assert_string_equal(m.step, "worker/exec");
+	assert_int_equal(m.errnum, ENOENT);
+	/* objects of no known type */
+	assert_int_equal(decode_text("{\"type\":\"listeners-sent\",\"count\":1}", &m), 0);
+	assert_int_equal(m.type, WMSG_UNKNOWN);
+	assert_int_equal(decode_text("{\"ok\":true,\"pid\":1}", &m), 0);
+	assert_int_equal(m.type, WMSG_UNKNOWN);
+	assert_int_equal(decode_text("{\"type\":7}", &m), 0);
+	assert_int_equal(m.type, WMSG_UNKNOWN);
+	assert_int_equal(decode_text("{\"type\":\"stop\",\"mode\":\"HARD\"}", &m), 0);
+	assert_int_equal(m.type, WMSG_STOP);
+	assert_false(m.hard);
+	/* not an object: refused, and nothing left from before */
+	m.type = WMSG_READY;
+	errno = 0;
+	assert_int_equal(decode_text("[\"ready\"]", &m), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_int_equal(m.type, WMSG_UNKNOWN);
+	assert_int_equal(decode_text("{\"type\":\"ready\"", &m), -1);
+	assert_int_equal(decode_text("{\"type\":\"ready\",\"type\":\"stop\"}", &m), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +266,8 @@ int main(void)
 	    cmocka_unit_test(exec_error_frame),
 	    cmocka_unit_test(exec_error_frame_sent),
 	    cmocka_unit_test(frame_parse_rejects),
+	    cmocka_unit_test(worker_msgs_round_trip),
+	    cmocka_unit_test(worker_msg_decode_cases),
 	};
 
 	json_guard_init();
