@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "fdutil.h"
 #include "hub.h"
 #include "state.h"
@@ -359,6 +359,10 @@ static int cmd_worker(int argc, char **argv)
 	if (worker_parse_args(argc, argv, &o, &err)) {
 		fprintf(stderr, "batond worker: %s\n%s", err_format(&err, msg, sizeof msg),
 			usage_worker);
+		return 2;
+	}
+	if (fp_setup("worker", &err)) {
+		fprintf(stderr, "batond worker: %s\n", err_format(&err, msg, sizeof msg));
 		return 2;
 	}
 	return worker_run(&o);

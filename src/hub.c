@@ -495,9 +495,6 @@ static int init_common(struct hub *h, const char *self_path, struct bt_err *err)
 	h->mup.f.confirm.fd = -1;
 	h->started_ms = channel_now_ms();
 	h->notify_socket = getenv("NOTIFY_SOCKET");
-	h->hang_seconds = 3600;
-	if (getenv("BATON_HANG_SECONDS"))
-		h->hang_seconds = (unsigned)strtoul(getenv("BATON_HANG_SECONDS"), NULL, 10);
 	snprintf(h->self_path, sizeof h->self_path, "%s", self_path);
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);

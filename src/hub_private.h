@@ -73,7 +73,6 @@ struct hub {
 	char runtime_dir[PATH_MAX];
 	const char *notify_socket;
 	sigset_t child_mask;	/* the mask to restore in children */
-	unsigned hang_seconds;
 	struct state base;	/* config, counters, generation, clusters;
 				 * base.workers stays empty: see workers */
 	int epfd, sigfd;

@@ -7,7 +7,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "failpoint.h"
 #include "hub_private.h"
 #include "notify.h"
 #include "pidfile.h"
@@ -65,9 +64,7 @@ void hub_mup_abort(struct hub *h, const struct bt_err *why)
 	pid_t child = h->mup.f.child;
 
 	mup_release(h);
-	fp_arm();
 	upgrade_old_abort(&h->mup.f, how, sizeof how);
-	fp_disarm();
 	restore_runtime_files(h, child);
 	fail_answer(h, h->mup.client, why, how);
 }
@@ -102,13 +99,8 @@ void hub_mup_start(struct hub *h, uint32_t client, const char *binary)
 	o.runtime_dir = h->runtime_dir;
 	o.envp = environ;
 	o.child_mask = h->child_mask;
-	o.hang_seconds = h->hang_seconds;
 	o.state_copy = getenv("BATON_STATE_COPY");
-	/* Fault points count only inside the upgrade's own code: what the
-	 * loop does meanwhile (status, workers) must not shift hit numbers. */
-	fp_arm();
 	rc = upgrade_old_start(&live, &o, &h->mup.f, &err);
-	fp_disarm();
 	state_free(&live);
 	if (rc) {
 		fail_answer(h, client, &err, "no child was started");
@@ -174,10 +166,7 @@ void hub_mup_on_confirm(struct hub *h)
 	pid_t new_pid = -1;
 	int rc;
 
-	fp_arm();
 	rc = upgrade_old_on_confirm(&h->mup.f, &new_pid, &err);
-	fp_disarm();
-
 	if (rc > 0)
 		mup_succeeded(h, new_pid);
 	else if (rc < 0)

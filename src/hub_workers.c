@@ -171,7 +171,7 @@ int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
 	sp.n_keep = 2;
 	sp.report_fd = chp[1];
 	sp.exec_step = "worker/exec";
-	sp.hang_seconds = h->hang_seconds;
+	sp.hang_seconds = fp_hang_seconds();
 	sp.exec_fault = FP_DECIDE("worker/exec");
 	sp.exec_errno = errno;
 	pid = spawn_run(&sp, FP_HIT("worker/spawn"), err);
@@ -367,7 +367,7 @@ void hub_wup_start(struct hub *h, uint32_t client, uint32_t id)
 	}
 }
 
-/* The scm handoff's own code counts fault hits; see hub_mup_start. */
+/* The scm handoff's own code counts fault hits (failpoint.h). */
 static void receive_and_spawn(struct hub *h, struct hub_worker *old);
 
 void hub_on_worker_scm(struct hub *h, uint32_t id)

@@ -19,6 +19,8 @@
  *                       close the flight's fds; says how the child ended.
  *   upgrade_old_finish  success: close the flight's fds (the child is the
  *                       new master and is not ours to reap).
+ * start, on_confirm and abort count their own fault hits (fp_arm,
+ * failpoint.h), so nothing the hub does around them shifts a hit number.
  * Fault points: old/cloexec-clear, old/tmpfile, old/serialize, old/write,
  * old/rewind, old/socketpair, old/fork, child/exec (decided here, acted on
  * in the child), old/confirm-read.
@@ -54,7 +56,6 @@ struct upgrade_old_opts {
 	const char *runtime_dir;	/* where the O_TMPFILE state file lives */
 	char *const *envp;
 	sigset_t child_mask;
-	unsigned hang_seconds;
 	const char *state_copy;		/* debugging: also write the state here */
 };
 

@@ -387,8 +387,8 @@ static int prepare(struct prep *p, const struct state *live,
 	return 0;
 }
 
-int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o,
-		      struct upgrade_flight *f, struct bt_err *err)
+static int start(const struct state *live, const struct upgrade_old_opts *o,
+		 struct upgrade_flight *f, struct bt_err *err)
 {
 	struct prep p = {.state_fd = -1, .pair = {-1, -1}};
 	struct spawn sp = {0};
@@ -409,7 +409,7 @@ int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o
 	sp.report_fd = p.pair[1];
 	sp.exec_step = "child/exec";
 	sp.new_group = true;
-	sp.hang_seconds = o->hang_seconds;
+	sp.hang_seconds = fp_hang_seconds();
 	/* decided here: the child may not touch the fault registry */
 	sp.exec_fault = FP_DECIDE("child/exec");
 	sp.exec_errno = errno;
@@ -463,8 +463,7 @@ static int judge_frame(struct upgrade_flight *f, const char *payload, size_t len
 	return 1;
 }
 
-int upgrade_old_on_confirm(struct upgrade_flight *f, pid_t *new_pid,
-			   struct bt_err *err)
+static int on_confirm(struct upgrade_flight *f, pid_t *new_pid, struct bt_err *err)
 {
 	for (;;) {
 		char *payload = NULL;
@@ -514,7 +513,7 @@ static bool exits_within(pid_t child, int ms)
 	return rc > 0;
 }
 
-void upgrade_old_abort(struct upgrade_flight *f, char *how, size_t len)
+static void abort_flight(struct upgrade_flight *f, char *how, size_t len)
 {
 	if (!f->reaped) {
 		if (!exits_within(f->child, 100))
@@ -527,6 +526,37 @@ void upgrade_old_abort(struct upgrade_flight *f, char *how, size_t len)
 	if (how)
 		spawn_describe(f->child_status, how, len);
 	upgrade_old_finish(f);
+}
+
+/* Fault points count only inside the upgrade's own code: what the hub's
+ * loop does meanwhile (status, workers) must not shift hit numbers. */
+int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o,
+		      struct upgrade_flight *f, struct bt_err *err)
+{
+	int rc;
+
+	fp_arm();
+	rc = start(live, o, f, err);
+	fp_disarm();
+	return rc;
+}
+
+int upgrade_old_on_confirm(struct upgrade_flight *f, pid_t *new_pid,
+			   struct bt_err *err)
+{
+	int rc;
+
+	fp_arm();
+	rc = on_confirm(f, new_pid, err);
+	fp_disarm();
+	return rc;
+}
+
+void upgrade_old_abort(struct upgrade_flight *f, char *how, size_t len)
+{
+	fp_arm();
+	abort_flight(f, how, len);
+	fp_disarm();
 }
 
 void upgrade_old_finish(struct upgrade_flight *f)

@@ -463,9 +463,7 @@ int worker_run(const struct worker_opts *o)
 	w.ch.fd = -1;
 	/* a worker started by a worker upgrade is part of it from its first
 	 * instruction; one started with its master is not */
-	if (fp_setup("worker", &err) != 0)
-		wlog_err(&w, "", &err);
-	else if (o->handoff)
+	if (o->handoff)
 		fp_arm();
 	if (setup(&w, &err) != 0) {
 		wlog_err(&w, "", &err);

@@ -25,7 +25,7 @@
 
 #include "channel.h"
 #include "err.h"
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "json_guard.h"
 
 static void assert_has(const char *hay, const char *needle)

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "fdutil.h"
 #include "scm.h"
 #include "json_guard.h"

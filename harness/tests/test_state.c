@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "state.h"
 #include "json_guard.h"
 #include "state_json.h"

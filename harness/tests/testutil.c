@@ -112,6 +112,8 @@ void tu_filter(void)
 {
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	if (getenv("TEST_SKIP") && *getenv("TEST_SKIP"))
+		cmocka_set_skip_filter(getenv("TEST_SKIP"));
 }
 
 int tu_read_text(const char *path, char *buf, size_t len)
