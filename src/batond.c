@@ -250,7 +250,7 @@ static int apply_defaults(struct start_cfg *c)
 	struct state_config *cfg = &c->st.config;
 	char path[PATH_MAX + 16];
 	struct bt_err err;
-	char msg[1400];
+	char msg[ERR_TEXT_MAX];
 
 	if (!c->runtime_dir[0])
 		default_runtime_dir(c->runtime_dir, sizeof c->runtime_dir);
@@ -327,7 +327,7 @@ static int cmd_main(int argc, char **argv, const char *self)
 	struct channel confirm = {.fd = -1};
 	struct state st;
 	struct bt_err err = {0};
-	char msg[1400];
+	char msg[ERR_TEXT_MAX];
 	int rc;
 
 	if (upgrade_new_parse_args(argc, argv, &a, &err)) {
@@ -354,7 +354,7 @@ static int cmd_worker(int argc, char **argv)
 {
 	struct worker_opts o;
 	struct bt_err err;
-	char msg[1400];
+	char msg[ERR_TEXT_MAX];
 
 	if (worker_parse_args(argc, argv, &o, &err)) {
 		fprintf(stderr, "batond worker: %s\n%s", err_format(&err, msg, sizeof msg),
@@ -405,7 +405,7 @@ static int cmd_ctl(int argc, char **argv)
 	int timeout = 30000, i = 1, rc;
 	struct channel ch = {.fd = -1};
 	struct bt_err err;
-	char *text, *answer = NULL, msg[1400];
+	char *text, *answer = NULL, msg[ERR_TEXT_MAX];
 	size_t len;
 	json_t *req, *ans;
 
@@ -464,7 +464,7 @@ static int cmd_read_state(int argc, char **argv)
 {
 	struct state st;
 	struct bt_err err = {0};
-	char msg[1400], *buf = NULL;
+	char msg[ERR_TEXT_MAX], *buf = NULL;
 	size_t len = 0, cap = 0;
 	ssize_t n;
 	int fd;
@@ -517,7 +517,7 @@ int main(int argc, char **argv)
 {
 	char self[PATH_MAX];
 	struct bt_err err;
-	char msg[1400];
+	char msg[ERR_TEXT_MAX];
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	json_guard_init();

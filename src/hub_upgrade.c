@@ -26,12 +26,11 @@ static void mup_release(struct hub *h)
 static void restore_runtime_files(struct hub *h, pid_t child)
 {
 	const char *path = h->base.config.pid_file_path;
-	char tmp[4200];
+	char tmp[PIDFILE_TMP_MAX];
 	struct bt_err err;
 	pid_t named;
 
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)child);
-	if (unlink(tmp) == 0)
+	if (pidfile_tmp_path(path, child, tmp, sizeof tmp, NULL) == 0 && unlink(tmp) == 0)
 		hub_log(h, "removed %s left by the failed new master", tmp);
 	if (pidfile_read(path, &named, NULL) == 0 && named == getpid())
 		return;
@@ -45,7 +44,8 @@ static void fail_answer(struct hub *h, uint32_t client, const struct bt_err *e,
 			const char *child)
 {
 	const char *name = err_errno_name(e->errnum);
-	char status[1200];
+	char status[sizeof "READY=1\nSTATUS=upgrade failed at : " + sizeof e->step +
+		    sizeof e->msg];
 
 	hub_log(h, "upgrade failed at %s: %s (errno %s); child %s; still serving",
 		e->step, e->msg, name ? name : "0", child);
@@ -118,6 +118,11 @@ void hub_mup_start(struct hub *h, uint32_t client, const char *binary)
 		binary, (int)h->mup.f.child);
 }
 
+/* The old master's last answers get this long to leave, in polls of at
+ * most FLUSH_POLL_MS, before it exits. */
+#define FLUSH_MS 500
+#define FLUSH_POLL_MS 50
+
 /* Give every client's queued answer a bounded chance to leave. */
 static void flush_clients(struct hub *h, int timeout_ms)
 {
@@ -130,7 +135,7 @@ static void flush_clients(struct hub *h, int timeout_ms)
 		while (channel_now_ms() < deadline && channel_flush(&c->ch, &err) == 0) {
 			struct pollfd p = {.fd = c->ch.fd, .events = POLLOUT};
 
-			poll(&p, 1, 50);
+			poll(&p, 1, FLUSH_POLL_MS);
 		}
 	}
 }
@@ -153,7 +158,7 @@ static void mup_succeeded(struct hub *h, pid_t new_pid)
 		   json_pack("{s:b, s:i, s:I, s:I}", "ok", 1, "new_pid", (int)new_pid,
 			     "boot_generation", (json_int_t)gen, "elapsed_ms",
 			     (json_int_t)ms));
-	flush_clients(h, 500);
+	flush_clients(h, FLUSH_MS);
 	hub_log(h, "upgrade done in %lld ms: pid %d is the master now; exiting",
 		(long long)ms, (int)new_pid);
 	h->handed_over = true;

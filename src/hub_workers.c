@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,8 +19,13 @@
 
 static void remember_child(struct hub *h, pid_t pid);
 
-#define WORKER_CHANNEL_BUF 4096
-#define WORKER_CHANNEL_MAX (1 << 20)
+/* A message to a worker gets this long to leave (the worker reads at
+ * once; past it the worker is stuck); a stop to every worker, when the
+ * master itself stops, a shorter one. */
+#define WORKER_SEND_MS 1000
+#define WORKER_STOP_SEND_MS 500
+/* The old worker's listeners arrive within this once it started sending. */
+#define LISTENERS_RECV_MS 2000
 
 struct hub_worker *hub_worker(struct hub *h, uint32_t id)
 {
@@ -326,13 +330,8 @@ void hub_wup_timeout(struct hub *h)
 
 static int wup_timer(struct hub *h, struct bt_err *err)
 {
-	uint64_t ms = h->base.config.upgrade_timeout_ms;
-	struct itimerspec its = {.it_value = {(time_t)(ms / 1000),
-					      (long)(ms % 1000) * 1000000}};
-
-	h->wup.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (h->wup.timer_fd < 0 || timerfd_settime(h->wup.timer_fd, 0, &its, NULL) ||
-	    hub_watch(h, h->wup.timer_fd, EPOLLIN, EV_WUP_TIMER, 0))
+	h->wup.timer_fd = fdutil_timerfd(h->base.config.upgrade_timeout_ms);
+	if (h->wup.timer_fd < 0 || hub_watch(h, h->wup.timer_fd, EPOLLIN, EV_WUP_TIMER, 0))
 		return err_set(err, "upgrade-worker", errno, "cannot arm the deadline");
 	return 0;
 }
@@ -361,7 +360,7 @@ void hub_wup_start(struct hub *h, uint32_t client, uint32_t id)
 	hub_log(h, "worker upgrade of %u: asking for its listeners", id);
 	if (wup_timer(h, &err) ||
 	    hub_watch(h, old->scm_fd, EPOLLIN, EV_WORKER_SCM, id) ||
-	    send_to_worker(old, &ask, 1000, &err)) {
+	    send_to_worker(old, &ask, WORKER_SEND_MS, &err)) {
 		err_step(&err, "upgrade-worker");
 		hub_wup_abort(h, &err);
 	}
@@ -389,7 +388,7 @@ void hub_on_worker_scm(struct hub *h, uint32_t id)
 /* The old worker is sending its listeners. */
 static void receive_and_spawn(struct hub *h, struct hub_worker *old)
 {
-	struct scm_recv_opts opts = {.timeout_ms = 2000};
+	struct scm_recv_opts opts = {.timeout_ms = LISTENERS_RECV_MS};
 	uint32_t id = old->id;
 	struct hub_worker *nw;
 	struct bt_err err;
@@ -421,13 +420,13 @@ static void wup_done(struct hub *h, struct hub_worker *nw)
 	struct hub_worker *old = hub_worker(h, h->wup.old_id);
 	struct worker_msg stop = {.type = WMSG_STOP, .hard = false};
 	struct bt_err err;
-	char why[1200];
+	char why[ERR_TEXT_MAX];
 
 	nw->ready = true;
 	/* the new worker accepts now: only then may the old one stop */
 	if (old) {
 		old->run = STATE_STOPPING;
-		if (send_to_worker(old, &stop, 1000, &err))
+		if (send_to_worker(old, &stop, WORKER_SEND_MS, &err))
 			hub_log(h, "worker %u: cannot ask it to stop: %s", old->id,
 				err_format(&err, why, sizeof why));
 	}
@@ -563,7 +562,7 @@ void hub_stop_workers(struct hub *h, bool hard)
 
 		if (w->run != STATE_STOPPING || hard) {
 			w->run = STATE_STOPPING;
-			if (send_to_worker(w, &stop, 500, &err) && hard)
+			if (send_to_worker(w, &stop, WORKER_STOP_SEND_MS, &err) && hard)
 				kill(w->pid, SIGKILL);
 		}
 	}

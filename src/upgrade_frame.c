@@ -89,15 +89,17 @@ void upgrade_frame_send_exec_error(int fd, const char *step, int errnum)
 	char buf[UPGRADE_FRAME_EXEC_MAX];
 	size_t len = fd < 0 ? 0 : upgrade_frame_exec_error(buf, sizeof buf, step, errnum);
 	size_t off = 0;
+	unsigned eintr = 0;
 
 	while (off < len) {
 		long n = syscall(SYS_write, fd, buf + off, len - off);
 
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && eintr++ < ERR_EINTR_MAX)
 			continue;
 		if (n <= 0)
 			return;
 		off += (size_t)n;
+		eintr = 0;
 	}
 }
 

@@ -19,6 +19,12 @@
 
 #define CONN_TIMEOUT_MS 5000
 #define DRAIN_TIMEOUT_MS 5000
+/* A message to the master, or the listeners sent back, get this long. */
+#define MASTER_SEND_MS 5000
+/* The master hands the listeners over right after the spawn. */
+#define LISTENERS_TAKE_MS 10000
+/* The loop wakes this often to expire connections. */
+#define SWEEP_MS 250
 #define REQUEST_MAX 2048
 
 enum { TAG_CHANNEL = 1, TAG_LISTENER, TAG_CONN };
@@ -52,7 +58,7 @@ static void wlog(const struct wk *w, const char *fmt, ...)
 
 static void wlog(const struct wk *w, const char *fmt, ...)
 {
-	char line[1200];
+	char line[ERR_LOG_LINE_MAX];
 	va_list ap;
 	int n = snprintf(line, sizeof line, "batond[%d] worker %u: ", (int)getpid(),
 			 w->o->id);
@@ -65,7 +71,7 @@ static void wlog(const struct wk *w, const char *fmt, ...)
 
 static void wlog_err(const struct wk *w, const char *context, const struct bt_err *err)
 {
-	char buf[1100];
+	char buf[ERR_TEXT_MAX];
 
 	wlog(w, "%s%s", context, err_format(err, buf, sizeof buf));
 }
@@ -151,7 +157,7 @@ static int send_msg(struct wk *w, const struct worker_msg *m)
 	int rc = -1;
 
 	if (text)
-		rc = channel_send(&w->ch, text, len, 5000, &err);
+		rc = channel_send(&w->ch, text, len, MASTER_SEND_MS, &err);
 	if (text && rc)
 		wlog_err(w, "cannot write to the master: ", &err);
 	free(text);
@@ -175,7 +181,7 @@ static void return_listeners(struct wk *w)
 		err_set(&err, "worker/listeners-send", errno,
 			"cannot send the listeners back (injected)");
 	} else if (scm_send(w->o->scm_fd, w->lfds, (const char *const *)w->lnames,
-			    w->n_listeners, 5000, &err) == 0) {
+			    w->n_listeners, MASTER_SEND_MS, &err) == 0) {
 		return;
 	} else {
 		err_step(&err, "worker/listeners-send");
@@ -360,7 +366,7 @@ static void sweep(struct wk *w)
 
 static int take_listeners(struct wk *w, struct bt_err *err)
 {
-	struct scm_recv_opts opts = {.timeout_ms = 10000};
+	struct scm_recv_opts opts = {.timeout_ms = LISTENERS_TAKE_MS};
 
 	if (FP_HIT("worker/listeners-take") == FP_ERROR)
 		return err_set(err, "worker/listeners-take", errno,
@@ -397,7 +403,8 @@ static int setup(struct wk *w, struct bt_err *err)
 			       w->o->channel_fd, w->o->scm_fd);
 	fdutil_set_cloexec(w->o->channel_fd, true);
 	fdutil_set_cloexec(w->o->scm_fd, true);
-	if (channel_init(&w->ch, w->o->channel_fd, 4096, 1 << 20, err))
+	if (channel_init(&w->ch, w->o->channel_fd, WORKER_CHANNEL_BUF, WORKER_CHANNEL_MAX,
+			 err))
 		return -1;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ch.fd, &ev) != 0)
@@ -415,7 +422,7 @@ static void loop(struct wk *w)
 {
 	while (!w->stopping || (w->n_conns > 0 && channel_now_ms() < w->stop_deadline)) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(w->epfd, evs, 64, 250);
+		int n = epoll_wait(w->epfd, evs, 64, SWEEP_MS);
 
 		for (int i = 0; i < n; i++) {
 			uint64_t t = evs[i].data.u64;

@@ -34,6 +34,11 @@
 
 #include "err.h"
 
+/* A worker channel's buffer, and the most it may grow to: every message
+ * above fits the first many times over. */
+#define WORKER_CHANNEL_BUF 4096
+#define WORKER_CHANNEL_MAX (1 << 20)
+
 enum worker_msg_type {
 	WMSG_UNKNOWN = 0,	/* a JSON object that is none of the below */
 	WMSG_READY,
