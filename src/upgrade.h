@@ -44,6 +44,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -51,22 +52,31 @@
 #include "err.h"
 #include "state.h"
 
+/* state_json_serialize's signature. */
+typedef int (*upgrade_serialize_fn)(const struct state *s, char **out,
+				    size_t *len, struct bt_err *err);
+
 struct upgrade_old_opts {
 	const char *binary;		/* absolute path of the new binary */
 	const char *runtime_dir;	/* where the O_TMPFILE state file lives */
 	char *const *envp;
 	sigset_t child_mask;
 	const char *state_copy;		/* debugging: also write the state here */
+	/* The serializer the run-time round trip checks; NULL (always, in
+	 * batond) is state_json_serialize.  A test seam: a serializer that
+	 * loses a worker or changes a byte must stop the upgrade. */
+	upgrade_serialize_fn serialize;
 };
 
 struct upgrade_flight {
+	/* The child is ours until upgrade_old_abort reaps it or
+	 * upgrade_old_finish leaves it to serve; the hub's SIGCHLD loop
+	 * reaps only workers. */
 	pid_t child;
 	struct channel confirm;		/* the parent's end; fd -1 when closed */
 	int timer_fd;
 	uint64_t generation;		/* what the new master must confirm */
 	int64_t started_ms;
-	bool reaped;			/* the hub's SIGCHLD loop got it */
-	int child_status;
 };
 
 int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o,
