@@ -117,20 +117,19 @@ static int clear_cloexec(struct prep *p, struct bt_err *err)
 static int list_handed(struct prep *p, struct bt_err *err)
 {
 	const struct state *s = &p->next;
+	int rc;
 
 	p->cap_handed = 1 + 2 * s->n_workers + HANDED_LATE;
 	p->handed = calloc(p->cap_handed, sizeof *p->handed);
 	if (!p->handed)
 		return err_set(err, "old/prepare", ENOMEM, "out of memory");
-	if (hand(p, err, s->command_socket_fd, "the command socket"))
-		return -1;
-	for (size_t i = 0; i < s->n_workers; i++)
-		if (hand(p, err, s->workers[i].channel_fd, "worker %u's channel",
-			 s->workers[i].id) ||
-		    hand(p, err, s->workers[i].scm_fd, "worker %u's scm socket",
-			 s->workers[i].id))
-			return -1;
-	return 0;
+	rc = hand(p, err, s->command_socket_fd, "the command socket");
+	for (size_t i = 0; i < s->n_workers && rc == 0; i++)
+		rc = hand(p, err, s->workers[i].channel_fd, "worker %u's channel",
+			  s->workers[i].id) ||
+		     hand(p, err, s->workers[i].scm_fd, "worker %u's scm socket",
+			  s->workers[i].id) ? -1 : 0;
+	return rc;
 }
 
 /* Step 4: an anonymous file in the runtime directory (the hub's runtime
