@@ -5,17 +5,23 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wvla -Werror \
            -Wno-format-truncation
+# FP=off (make nofault, ci/nofault) compiles the fault registry out:
+# -DFP_DISABLE, no failpoint.c, no libfiu.  Only batond is built that way.
+FP      ?= on
+FP_CPPFLAGS := $(if $(filter off,$(FP)),-DFP_DISABLE,-DFIU_ENABLE=1)
+FP_LDLIBS   := $(if $(filter off,$(FP)),,-lfiu)
 # src/ sees only src/ (it never includes the harness: the build enforces
 # it); the harness names its folders in its includes ("lib/proc.h").
-CPPFLAGS_SRC := -D_GNU_SOURCE -DFIU_ENABLE=1 -Isrc
+CPPFLAGS_SRC := -D_GNU_SOURCE $(FP_CPPFLAGS) -Isrc
 CPPFLAGS_ALL := $(CPPFLAGS_SRC) -Iharness
 CFLAGS_ALL   := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL   := -ljansson -lfiu -pthread -lm $(EXTRA_LDLIBS)
+LDLIBS_ALL   := -ljansson $(FP_LDLIBS) -pthread -lm $(EXTRA_LDLIBS)
 # LD_PRELOAD shims run inside other programs: never with the sanitizer or
 # coverage flags of the build (EXTRA_*), which would bring a runtime along
 SHIM_CFLAGS  := -std=gnu11 $(WARN) -O2 -g -fPIC -shared
 
-LIB_SRCS  := $(filter-out src/batond.c,$(wildcard src/*.c))
+LIB_SRCS  := $(filter-out src/batond.c $(if $(filter off,$(FP)),src/failpoint.c),\
+                         $(wildcard src/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libbaton.a
 
@@ -34,7 +40,7 @@ TESTS     := $(TEST_SRCS:harness/tests/%.c=$(BUILD)/%)
 TESTUTIL  := $(BUILD)/obj/harness/tests/testutil.o
 PROGS     := $(patsubst harness/cmd/%.c,$(BUILD)/%,$(wildcard harness/cmd/*.c))
 
-.PHONY: all check faultcheck repro mutants memcheck sanitize coverage gate deps clean help tests
+.PHONY: all check faultcheck repro mutants memcheck sanitize coverage gate deps clean help tests nofault
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/batond $(PROGS) $(BUILD)/libforkalloc.so
@@ -46,6 +52,7 @@ help:
 	@echo "make repro FAULT='old/write@2:error=ENOSPC:persistent'  one cell, verbose,"
 	@echo "                artifacts under build/repro/ (BATOND=path for another build)"
 	@echo "make mutants    the mutant gate: every faults/mutants/*.patch must be caught"
+	@echo "make nofault    batond with the fault registry compiled out; test_upgrade on it"
 	@echo "make memcheck   suites + a faultcheck subset under valgrind; fd leaks fail too"
 	@echo "make sanitize   clang ASan+UBSan+LSan build; check, corpus replay, faultcheck subset"
 	@echo "make coverage   line and branch coverage of src/ after check + faultcheck"
@@ -127,6 +134,10 @@ gate: deps
 mutants: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) ci/mutants $(MUTANTS)
+
+nofault: deps
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) ci/nofault
 
 coverage: deps
 	@ci/install-deps coverage

@@ -23,10 +23,11 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "fdutil.h"
 #include "hub.h"
 #include "state.h"
+#include "json_guard.h"
 #include "state_json.h"
 #include "upgrade.h"
 #include "worker.h"
@@ -249,7 +250,7 @@ static int apply_defaults(struct start_cfg *c)
 	struct state_config *cfg = &c->st.config;
 	char path[PATH_MAX + 16];
 	struct bt_err err;
-	char msg[1400];
+	char msg[ERR_TEXT_MAX];
 
 	if (!c->runtime_dir[0])
 		default_runtime_dir(c->runtime_dir, sizeof c->runtime_dir);
@@ -326,7 +327,7 @@ static int cmd_main(int argc, char **argv, const char *self)
 	struct channel confirm = {.fd = -1};
 	struct state st;
 	struct bt_err err = {0};
-	char msg[1400];
+	char msg[ERR_TEXT_MAX];
 	int rc;
 
 	if (upgrade_new_parse_args(argc, argv, &a, &err)) {
@@ -353,11 +354,15 @@ static int cmd_worker(int argc, char **argv)
 {
 	struct worker_opts o;
 	struct bt_err err;
-	char msg[1400];
+	char msg[ERR_TEXT_MAX];
 
 	if (worker_parse_args(argc, argv, &o, &err)) {
 		fprintf(stderr, "batond worker: %s\n%s", err_format(&err, msg, sizeof msg),
 			usage_worker);
+		return 2;
+	}
+	if (fp_setup("worker", &err)) {
+		fprintf(stderr, "batond worker: %s\n", err_format(&err, msg, sizeof msg));
 		return 2;
 	}
 	return worker_run(&o);
@@ -400,7 +405,7 @@ static int cmd_ctl(int argc, char **argv)
 	int timeout = 30000, i = 1, rc;
 	struct channel ch = {.fd = -1};
 	struct bt_err err;
-	char *text, *answer = NULL, msg[1400];
+	char *text, *answer = NULL, msg[ERR_TEXT_MAX];
 	size_t len;
 	json_t *req, *ans;
 
@@ -459,7 +464,7 @@ static int cmd_read_state(int argc, char **argv)
 {
 	struct state st;
 	struct bt_err err = {0};
-	char msg[1400], *buf = NULL;
+	char msg[ERR_TEXT_MAX], *buf = NULL;
 	size_t len = 0, cap = 0;
 	ssize_t n;
 	int fd;
@@ -512,10 +517,10 @@ int main(int argc, char **argv)
 {
 	char self[PATH_MAX];
 	struct bt_err err;
-	char msg[1400];
+	char msg[ERR_TEXT_MAX];
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	state_json_init();
+	json_guard_init();
 	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		fprintf(cmd ? stdout : stderr, "%s", usage_top);
 		return cmd ? 0 : 2;

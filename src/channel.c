@@ -247,11 +247,15 @@ int channel_flush(struct channel *ch, struct bt_err *err)
 }
 
 /* Wait for EVENTS on the channel until the deadline; -1 ETIMEDOUT. */
-static int wait_for(struct channel *ch, short events, int64_t deadline,
-		    const char *step, struct bt_err *err)
+/* poll takes an int of milliseconds: a far deadline is waited for in
+ * slices of this. */
+#define POLL_SLICE_MS 1000000
+
+int channel_wait_fd(int fd, short events, int64_t deadline, const char *step,
+		    struct bt_err *err)
 {
 	for (;;) {
-		struct pollfd p = {.fd = ch->fd, .events = events};
+		struct pollfd p = {.fd = fd, .events = events};
 		int timeout = -1, rc;
 
 		if (deadline >= 0) {
@@ -259,15 +263,14 @@ static int wait_for(struct channel *ch, short events, int64_t deadline,
 
 			if (left <= 0)
 				return err_set(err, step, ETIMEDOUT,
-					       "no progress on fd %d before the deadline",
-					       ch->fd);
-			timeout = left > 1000000 ? 1000000 : (int)left;
+					       "no progress on fd %d before the deadline", fd);
+			timeout = left > POLL_SLICE_MS ? POLL_SLICE_MS : (int)left;
 		}
 		rc = poll(&p, 1, timeout);
 		if (rc > 0)
 			return 0;
 		if (rc < 0 && errno != EINTR)
-			return err_set(err, step, errno, "poll on fd %d failed", ch->fd);
+			return err_set(err, step, errno, "poll on fd %d failed", fd);
 	}
 }
 
@@ -285,7 +288,7 @@ int channel_send(struct channel *ch, const char *payload, size_t len,
 	if (channel_queue(ch, payload, len, err))
 		return -1;
 	while ((rc = channel_flush(ch, err)) == 0)
-		if (wait_for(ch, POLLOUT, deadline, "channel-write", err))
+		if (channel_wait_fd(ch->fd, POLLOUT, deadline, "channel-write", err))
 			return -1;
 	return rc < 0 ? -1 : 0;
 }
@@ -312,7 +315,7 @@ int channel_recv(struct channel *ch, char **payload, size_t *len,
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -1;
-			if (wait_for(ch, POLLIN, deadline, "channel-read", err))
+			if (channel_wait_fd(ch->fd, POLLIN, deadline, "channel-read", err))
 				return -1;
 		}
 	}

@@ -8,8 +8,8 @@
  * helpers poll with a deadline, resume after EINTR and partial transfers.
  *
  * Ownership: channel_init takes the fd, when it fails too; channel_close
- * closes it (and
- * frees the buffers); channel_release gives the fd back without closing.
+ * closes it (and frees the buffers); channel_release gives the fd back
+ * without closing it.
  *
  * The optional fault hook lets the caller put one of its named fault points
  * (old/confirm-read, new/confirm-write, ...) under every read or write
@@ -87,5 +87,11 @@ int channel_recv(struct channel *ch, char **payload, size_t *len,
 
 /* Milliseconds on CLOCK_MONOTONIC; for deadlines everywhere. */
 int64_t channel_now_ms(void);
+
+/* Wait until FD has EVENTS (poll's) or DEADLINE (channel_now_ms time, < 0:
+ * none) passes: 0, or -1 naming STEP with ETIMEDOUT or poll's errno.
+ * EINTR resumes the wait. */
+int channel_wait_fd(int fd, short events, int64_t deadline, const char *step,
+		    struct bt_err *err);
 
 #endif

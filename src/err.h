@@ -30,6 +30,19 @@ void err_clear(struct bt_err *e);
  * state_json failure).  Returns -1. */
 int err_step(struct bt_err *e, const char *step);
 
+/* Room for err_format's text: the step, the message, and
+ * " (errno NAME: strerror)" (a name and a strerror text are short). */
+#define ERR_TEXT_MAX \
+	(sizeof(((struct bt_err *)0)->step) + sizeof(((struct bt_err *)0)->msg) + 128)
+/* Room for a log line: a prefix naming the process, a context, and one
+ * formatted error. */
+#define ERR_LOG_LINE_MAX (ERR_TEXT_MAX + 256)
+
+/* A call interrupted (EINTR) this many times in a row is not being
+ * interrupted by chance: a loop that retries EINTR gives up then and
+ * reports EINTR at its own step. */
+#define ERR_EINTR_MAX 16
+
 /* "step: msg (errno NAME: strerror)" into buf; returns buf. */
 const char *err_format(const struct bt_err *e, char *buf, size_t len);
 

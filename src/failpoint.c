@@ -1,5 +1,8 @@
-/* failpoint: see failpoint.h. */
-#include "failpoint.h"
+/* failpoint: the registry; see failpoint.h and failpoint_control.h. */
+#ifdef FP_DISABLE
+#error "failpoint.c is the fault registry: a -DFP_DISABLE build leaves it out"
+#endif
+#include "failpoint_control.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,7 +36,7 @@ struct fp_entry {
 /* The failpoint registry: the one piece of global mutable state. */
 static struct {
 	bool initialized;
-	bool armed;
+	unsigned armed;		/* fp_arm brackets open */
 	bool deciding;		/* fp_decide: report hang/crash, do not act */
 	pid_t armed_pid;	/* a forked child never counts its parent's hits */
 	char role[FP_ROLE_MAX];
@@ -45,7 +48,6 @@ static struct {
 	size_t n_entries;
 	const char **code_points;
 	size_t n_code_points;
-	bool alloc_scope, alloc_failed;	/* see fp_alloc_scope_begin */
 } registry = {.hang_seconds = 3600};
 
 static const char *const kind_names[] = {"none", "error", "short", "hang",
@@ -353,6 +355,22 @@ static void hang(void)
 		nanosleep(&ts, NULL);
 }
 
+/* noipa (gcc) or noinline (clang): a call that stays a call, so a
+ * debugger can stop in it; the asm keeps its arguments live. */
+#ifdef __clang__
+#define FP_BREAKPOINT_ATTR __attribute__((noinline))
+#else
+#define FP_BREAKPOINT_ATTR __attribute__((noipa))
+#endif
+
+FP_BREAKPOINT_ATTR void fp_fired_breakpoint(const char *point, unsigned n,
+					    enum fp_kind kind)
+{
+	__asm__ volatile("" : : "r"(point), "r"(n), "r"(kind) : "memory");
+	trace_line("fire %d %s %s %u %s\n", (int)getpid(), registry.role, point, n,
+		   fp_kind_name(kind));
+}
+
 /* libfiu's external callback: counts hits, decides, and carries out the
  * kinds that never return (hang, crash). */
 static int fp_fiu_cb(const char *name, int *failnum, void **failinfo,
@@ -375,8 +393,7 @@ static int fp_fiu_cb(const char *name, int *failnum, void **failinfo,
 	if (!(e->hits == s->nth || (s->mode == FP_PERSISTENT && e->hits > s->nth)))
 		return 0;
 	e->fired++;
-	trace_line("fire %d %s %s %u %s\n", (int)getpid(), registry.role, name,
-		   e->hits, fp_kind_name(s->kind));
+	fp_fired_breakpoint(name, e->hits, s->kind);
 	if (s->kind == FP_CRASH && !registry.deciding)
 		kill(getpid(), SIGKILL);
 	if (s->kind == FP_HANG && !registry.deciding)
@@ -478,18 +495,24 @@ int fp_setup(const char *role, struct bt_err *err)
 
 void fp_arm(void)
 {
-	registry.armed = true;
+	registry.armed++;
 	registry.armed_pid = getpid();
 }
 
 void fp_disarm(void)
 {
-	registry.armed = false;
+	if (registry.armed)
+		registry.armed--;
 }
 
 bool fp_armed(void)
 {
-	return registry.armed;
+	return registry.armed > 0;
+}
+
+unsigned fp_hang_seconds(void)
+{
+	return registry.hang_seconds;
 }
 
 void fp_reset(void)
@@ -498,7 +521,7 @@ void fp_reset(void)
 		fiu_disable(registry.entries[i].point);
 	registry.n_entries = 0;
 	registry.n_specs = 0;
-	registry.armed = false;
+	registry.armed = 0;
 	registry.trace_path[0] = 0;
 }
 
@@ -538,31 +561,6 @@ enum fp_kind fp_decide(const struct fp_site *site)
 	k = fp_hit(site);
 	registry.deciding = false;
 	return k;
-}
-
-void fp_alloc_scope_begin(void)
-{
-	registry.alloc_scope = true;
-	registry.alloc_failed = false;
-}
-
-bool fp_alloc_scope_end(void)
-{
-	bool failed = registry.alloc_failed;
-
-	registry.alloc_scope = registry.alloc_failed = false;
-	return failed;
-}
-
-bool fp_alloc_refuse(void)
-{
-	return registry.alloc_scope && registry.alloc_failed;
-}
-
-void fp_alloc_note(bool ok)
-{
-	if (!ok && registry.alloc_scope)
-		registry.alloc_failed = true;
 }
 
 /* --- the points of this binary --- */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 int fdutil_get_cloexec(int fd)
@@ -52,6 +53,50 @@ int fdutil_id_cmp(const struct fdutil_id *a, const struct fdutil_id *b)
 	if (a->ino != b->ino)
 		return a->ino < b->ino ? -1 : 1;
 	return 0;
+}
+
+struct alias_entry {
+	struct fdutil_id id;
+	size_t i;
+};
+
+/* By identity, then by position: the pair reported is the same every run. */
+static int cmp_alias(const void *a, const void *b)
+{
+	const struct alias_entry *x = a, *y = b;
+	int c = fdutil_id_cmp(&x->id, &y->id);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+int fdutil_check_distinct(size_t n, int (*fd_at)(size_t i, const void *ctx),
+			  fdutil_label_fn label, const void *ctx, const char *step,
+			  struct bt_err *err)
+{
+	struct alias_entry *v = calloc(n ? n : 1, sizeof *v);
+	char a[128], b[128];
+	int rc = 0;
+
+	if (!v)
+		return err_set(err, step, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		v[i].i = i;
+		if (fdutil_identity(fd_at(i, ctx), &v[i].id)) {
+			label(i, ctx, a, sizeof a);
+			rc = err_set(err, step, errno, "cannot fstat %s", a);
+		}
+	}
+	if (rc == 0)
+		qsort(v, n, sizeof *v, cmp_alias);
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		if (!fdutil_id_equal(&v[i - 1].id, &v[i].id))
+			continue;
+		label(v[i - 1].i, ctx, a, sizeof a);
+		label(v[i].i, ctx, b, sizeof b);
+		rc = err_set(err, step, EEXIST, "%s and %s are the same kernel object", a, b);
+	}
+	free(v);
+	return rc;
 }
 
 bool fdutil_is_open(int fd)
@@ -119,6 +164,22 @@ int fdutil_parse_fd(const char *text, int *fd)
 	}
 	*fd = (int)v;
 	return 0;
+}
+
+int fdutil_timerfd(uint64_t ms)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ms / 1000),
+					      .tv_nsec = (long)(ms % 1000) * 1000000}};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) != 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 static int cmp_entry(const void *a, const void *b)

@@ -25,11 +25,24 @@
 #include "notify.h"
 #include "pidfile.h"
 #include "spawn.h"
+#include "json_guard.h"
 #include "state_json.h"
+
+/* How long a stop may take before the master exits anyway; meanwhile the
+ * loop wakes this often to check. */
+#define STOP_SOFT_MS 10000
+#define STOP_HARD_MS 2000
+#define STOP_POLL_MS 100
+/* Workers get this long to exit once told to, before batond exits; it
+ * looks every REAP_POLL_MS. */
+#define REAP_ALL_MS 3000
+#define REAP_POLL_MS 10
+/* A worker started with its master says ready within this. */
+#define WORKER_READY_MS 10000
 
 void hub_log(const struct hub *h, const char *fmt, ...)
 {
-	char line[1400];
+	char line[ERR_LOG_LINE_MAX];
 	va_list ap;
 	int n = snprintf(line, sizeof line, "batond[%d] master gen %llu: ",
 			 (int)getpid(), (unsigned long long)h->base.boot_generation);
@@ -42,7 +55,7 @@ void hub_log(const struct hub *h, const char *fmt, ...)
 
 void hub_log_err(const struct hub *h, const char *context, const struct bt_err *err)
 {
-	char buf[1200];
+	char buf[ERR_TEXT_MAX];
 
 	hub_log(h, "%s: %s", context, err_format(err, buf, sizeof buf));
 }
@@ -260,7 +273,7 @@ static void cmd_status(struct hub *h, uint32_t client)
 		return;
 	}
 	state_free(&snap);
-	st = state_json_load(text, len, 0, NULL, &oom);
+	st = json_guard_load(text, len, 0, NULL, &oom);
 	free(text);
 	/* fd_limit: the RLIMIT_NOFILE this process sees; an fd at or above it
 	 * cannot be the master's (valgrind keeps its own fds up there) */
@@ -305,7 +318,7 @@ static void dispatch(struct hub *h, uint32_t client, const char *payload)
 {
 	json_error_t jerr;
 	bool oom;
-	json_t *req = state_json_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
+	json_t *req = json_guard_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
 				       &jerr, &oom);
 	const char *cmd = json_string_value(json_object_get(req, "command"));
 	struct bt_err err;
@@ -397,7 +410,7 @@ static void begin_stop(struct hub *h, bool hard, const char *why)
 	hub_log(h, "stopping (%s): %s", hard ? "hard" : "soft", why);
 	h->stopping = true;
 	h->stop_hard = hard;
-	h->stop_deadline = channel_now_ms() + (hard ? 2000 : 10000);
+	h->stop_deadline = channel_now_ms() + (hard ? STOP_HARD_MS : STOP_SOFT_MS);
 	if (h->wup.phase != WUP_IDLE) {
 		struct bt_err e;
 
@@ -475,7 +488,7 @@ static void run_loop(struct hub *h)
 {
 	while (!stop_done(h)) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(h->epfd, evs, 64, h->stopping ? 100 : -1);
+		int n = epoll_wait(h->epfd, evs, 64, h->stopping ? STOP_POLL_MS : -1);
 
 		for (int i = 0; i < n && !h->handed_over; i++)
 			dispatch_event(h, &evs[i]);
@@ -494,9 +507,6 @@ static int init_common(struct hub *h, const char *self_path, struct bt_err *err)
 	h->mup.f.confirm.fd = -1;
 	h->started_ms = channel_now_ms();
 	h->notify_socket = getenv("NOTIFY_SOCKET");
-	h->hang_seconds = 3600;
-	if (getenv("BATON_HANG_SECONDS"))
-		h->hang_seconds = (unsigned)strtoul(getenv("BATON_HANG_SECONDS"), NULL, 10);
 	snprintf(h->self_path, sizeof h->self_path, "%s", self_path);
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
@@ -572,7 +582,7 @@ static void teardown(struct hub *h)
 static void reap_all(struct hub *h, int timeout_ms)
 {
 	int64_t deadline = channel_now_ms() + timeout_ms;
-	struct timespec ts = {0, 10 * 1000000};
+	struct timespec ts = {0, REAP_POLL_MS * 1000000};
 
 	for (;;) {
 		int status;
@@ -597,7 +607,7 @@ static void final_cleanup(struct hub *h)
 	if (h->handed_over)
 		return;
 	hub_stop_workers(h, true);
-	reap_all(h, 3000);
+	reap_all(h, REAP_ALL_MS);
 	if (pidfile_read(h->base.config.pid_file_path, &pid, NULL) == 0 &&
 	    pid == getpid())
 		unlink(h->base.config.pid_file_path);
@@ -617,7 +627,7 @@ static void abandon_workers(struct hub *h)
 	for (size_t i = 0; i < h->n_workers; i++)
 		if (h->workers[i]->our_child)
 			kill(h->workers[i]->pid, SIGKILL);
-	reap_all(h, 3000);
+	reap_all(h, REAP_ALL_MS);
 }
 
 static int make_runtime_dir(const char *dir, struct bt_err *err)
@@ -739,7 +749,7 @@ static int start_workers(struct hub *h, struct bt_err *err)
 
 		rc = hub_spawn_worker(h, lfds, names, n, &w, err);
 		if (rc == 0)
-			rc = hub_await_ready(h, w, 10000, err);
+			rc = hub_await_ready(w, WORKER_READY_MS, err);
 	}
 out:
 	/* the workers hold the listeners now; the master keeps none */
@@ -762,7 +772,7 @@ int hub_main_start(const struct state_config *cfg, const char *self_path)
 {
 	struct hub h = {0};
 	struct bt_err err = {0};
-	char buf[1400];
+	char buf[ERR_TEXT_MAX];
 	int fd;
 
 	state_init(&h.base);
@@ -812,7 +822,7 @@ int hub_main_adopted(struct state *adopted, struct channel *confirm,
 {
 	struct hub h = {0};
 	struct bt_err err = {0};
-	char buf[1400];
+	char buf[ERR_TEXT_MAX];
 
 	state_init(&h.base);
 	if (init_common(&h, self_path, &err))

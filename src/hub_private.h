@@ -73,7 +73,6 @@ struct hub {
 	char runtime_dir[PATH_MAX];
 	const char *notify_socket;
 	sigset_t child_mask;	/* the mask to restore in children */
-	unsigned hang_seconds;
 	struct state base;	/* config, counters, generation, clusters;
 				 * base.workers stays empty: see workers */
 	int epfd, sigfd;
@@ -111,8 +110,7 @@ void hub_notify(const struct hub *h, const char *message);
 /* hub_workers.c */
 int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
 		     size_t n, struct hub_worker **out, struct bt_err *err);
-int hub_await_ready(struct hub *h, struct hub_worker *w, int timeout_ms,
-		    struct bt_err *err);
+int hub_await_ready(struct hub_worker *w, int timeout_ms, struct bt_err *err);
 struct hub_worker *hub_worker(struct hub *h, uint32_t id);
 int hub_adopt_worker(struct hub *h, const struct state_worker *sw,
 		     struct bt_err *err);

@@ -7,7 +7,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "failpoint.h"
 #include "hub_private.h"
 #include "notify.h"
 #include "pidfile.h"
@@ -27,12 +26,11 @@ static void mup_release(struct hub *h)
 static void restore_runtime_files(struct hub *h, pid_t child)
 {
 	const char *path = h->base.config.pid_file_path;
-	char tmp[4200];
+	char tmp[PIDFILE_TMP_MAX];
 	struct bt_err err;
 	pid_t named;
 
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)child);
-	if (unlink(tmp) == 0)
+	if (pidfile_tmp_path(path, child, tmp, sizeof tmp, NULL) == 0 && unlink(tmp) == 0)
 		hub_log(h, "removed %s left by the failed new master", tmp);
 	if (pidfile_read(path, &named, NULL) == 0 && named == getpid())
 		return;
@@ -46,7 +44,8 @@ static void fail_answer(struct hub *h, uint32_t client, const struct bt_err *e,
 			const char *child)
 {
 	const char *name = err_errno_name(e->errnum);
-	char status[1200];
+	char status[sizeof "READY=1\nSTATUS=upgrade failed at : " + sizeof e->step +
+		    sizeof e->msg];
 
 	hub_log(h, "upgrade failed at %s: %s (errno %s); child %s; still serving",
 		e->step, e->msg, name ? name : "0", child);
@@ -65,9 +64,7 @@ void hub_mup_abort(struct hub *h, const struct bt_err *why)
 	pid_t child = h->mup.f.child;
 
 	mup_release(h);
-	fp_arm();
 	upgrade_old_abort(&h->mup.f, how, sizeof how);
-	fp_disarm();
 	restore_runtime_files(h, child);
 	fail_answer(h, h->mup.client, why, how);
 }
@@ -102,13 +99,8 @@ void hub_mup_start(struct hub *h, uint32_t client, const char *binary)
 	o.runtime_dir = h->runtime_dir;
 	o.envp = environ;
 	o.child_mask = h->child_mask;
-	o.hang_seconds = h->hang_seconds;
 	o.state_copy = getenv("BATON_STATE_COPY");
-	/* Fault points count only inside the upgrade's own code: what the
-	 * loop does meanwhile (status, workers) must not shift hit numbers. */
-	fp_arm();
 	rc = upgrade_old_start(&live, &o, &h->mup.f, &err);
-	fp_disarm();
 	state_free(&live);
 	if (rc) {
 		fail_answer(h, client, &err, "no child was started");
@@ -126,6 +118,11 @@ void hub_mup_start(struct hub *h, uint32_t client, const char *binary)
 		binary, (int)h->mup.f.child);
 }
 
+/* The old master's last answers get this long to leave, in polls of at
+ * most FLUSH_POLL_MS, before it exits. */
+#define FLUSH_MS 500
+#define FLUSH_POLL_MS 50
+
 /* Give every client's queued answer a bounded chance to leave. */
 static void flush_clients(struct hub *h, int timeout_ms)
 {
@@ -138,7 +135,7 @@ static void flush_clients(struct hub *h, int timeout_ms)
 		while (channel_now_ms() < deadline && channel_flush(&c->ch, &err) == 0) {
 			struct pollfd p = {.fd = c->ch.fd, .events = POLLOUT};
 
-			poll(&p, 1, 50);
+			poll(&p, 1, FLUSH_POLL_MS);
 		}
 	}
 }
@@ -161,7 +158,7 @@ static void mup_succeeded(struct hub *h, pid_t new_pid)
 		   json_pack("{s:b, s:i, s:I, s:I}", "ok", 1, "new_pid", (int)new_pid,
 			     "boot_generation", (json_int_t)gen, "elapsed_ms",
 			     (json_int_t)ms));
-	flush_clients(h, 500);
+	flush_clients(h, FLUSH_MS);
 	hub_log(h, "upgrade done in %lld ms: pid %d is the master now; exiting",
 		(long long)ms, (int)new_pid);
 	h->handed_over = true;
@@ -174,10 +171,7 @@ void hub_mup_on_confirm(struct hub *h)
 	pid_t new_pid = -1;
 	int rc;
 
-	fp_arm();
 	rc = upgrade_old_on_confirm(&h->mup.f, &new_pid, &err);
-	fp_disarm();
-
 	if (rc > 0)
 		mup_succeeded(h, new_pid);
 	else if (rc < 0)

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,12 +14,18 @@
 #include "hub_private.h"
 #include "scm.h"
 #include "spawn.h"
-#include "state_json.h"
+#include "upgrade_frame.h"
+#include "worker_msg.h"
 
 static void remember_child(struct hub *h, pid_t pid);
 
-#define WORKER_CHANNEL_BUF 4096
-#define WORKER_CHANNEL_MAX (1 << 20)
+/* A message to a worker gets this long to leave (the worker reads at
+ * once; past it the worker is stuck); a stop to every worker, when the
+ * master itself stops, a shorter one. */
+#define WORKER_SEND_MS 1000
+#define WORKER_STOP_SEND_MS 500
+/* The old worker's listeners arrive within this once it started sending. */
+#define LISTENERS_RECV_MS 2000
 
 struct hub_worker *hub_worker(struct hub *h, uint32_t id)
 {
@@ -128,14 +133,16 @@ static void close_pair(int p[2])
  * the error.  The child has exited: everything it wrote is there. */
 static void exec_failure(struct hub_worker *w, struct bt_err *err)
 {
-	char *payload = NULL, step[48];
+	char *payload = NULL;
+	struct upgrade_frame fr;
 	size_t len;
-	int e;
 
 	if (channel_fill(&w->ch, 0, NULL) > 0 &&
 	    channel_next(&w->ch, &payload, &len, NULL) > 0 &&
-	    spawn_parse_exec_error(payload, step, sizeof step, &e) == 0)
-		err_set(err, step, e, "worker %u could not start the new binary", w->id);
+	    upgrade_frame_parse(payload, len, &fr) == 0 && !fr.ok && fr.step[0] &&
+	    fr.has_errno)
+		err_set(err, fr.step, fr.errnum, "worker %u could not start the new binary",
+			w->id);
 	free(payload);
 }
 
@@ -168,7 +175,7 @@ int hub_spawn_worker(struct hub *h, const int *lfds, char *const *names,
 	sp.n_keep = 2;
 	sp.report_fd = chp[1];
 	sp.exec_step = "worker/exec";
-	sp.hang_seconds = h->hang_seconds;
+	sp.hang_seconds = fp_hang_seconds();
 	sp.exec_fault = FP_DECIDE("worker/exec");
 	sp.exec_errno = errno;
 	pid = spawn_run(&sp, FP_HIT("worker/spawn"), err);
@@ -230,14 +237,11 @@ reaped:
 }
 
 /* Startup only: wait for "ready" before the master says READY=1. */
-int hub_await_ready(struct hub *h, struct hub_worker *w, int timeout_ms,
-		    struct bt_err *err)
+int hub_await_ready(struct hub_worker *w, int timeout_ms, struct bt_err *err)
 {
 	char *payload = NULL;
+	struct worker_msg m;
 	size_t len;
-	json_t *o;
-	const char *type;
-	bool oom;
 	int rc = channel_recv(&w->ch, &payload, &len, timeout_ms, err);
 
 	if (rc != 0) {
@@ -249,23 +253,31 @@ int hub_await_ready(struct hub *h, struct hub_worker *w, int timeout_ms,
 			 (int)w->pid);
 		return err_step(err, "worker/ready");
 	}
-	o = state_json_load(payload, len, 0, NULL, &oom);
-	type = json_string_value(json_object_get(o, "type"));
-	if (type && strcmp(type, "ready") == 0) {
+	if (worker_msg_decode(payload, len, &m) == 0 && m.type == WMSG_READY) {
 		w->ready = true;
 		rc = 0;
 	} else {
-		const char *step = json_string_value(json_object_get(o, "step"));
-		const char *msg = json_string_value(json_object_get(o, "error"));
-		json_int_t e = json_integer_value(json_object_get(o, "errno"));
-
-		rc = err_set(err, step ? step : "worker/ready", (int)e,
+		rc = err_set(err, m.step[0] ? m.step : "worker/ready", m.errnum,
 			     "worker %u failed to start: %s", w->id,
-			     msg ? msg : payload);
+			     m.error[0] ? m.error : payload);
 	}
-	json_decref(o);
 	free(payload);
-	(void)h;
+	return rc;
+}
+
+/* One message to a worker, within TIMEOUT_MS. */
+static int send_to_worker(struct hub_worker *w, const struct worker_msg *m,
+			  int timeout_ms, struct bt_err *err)
+{
+	size_t len;
+	char *text = worker_msg_encode(m, &len);
+	int rc;
+
+	if (!text)
+		return err_set(err, "worker", ENOMEM, "cannot encode a message to worker %u",
+			       w->id);
+	rc = channel_send(&w->ch, text, len, timeout_ms, err);
+	free(text);
 	return rc;
 }
 
@@ -318,13 +330,8 @@ void hub_wup_timeout(struct hub *h)
 
 static int wup_timer(struct hub *h, struct bt_err *err)
 {
-	uint64_t ms = h->base.config.upgrade_timeout_ms;
-	struct itimerspec its = {.it_value = {(time_t)(ms / 1000),
-					      (long)(ms % 1000) * 1000000}};
-
-	h->wup.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (h->wup.timer_fd < 0 || timerfd_settime(h->wup.timer_fd, 0, &its, NULL) ||
-	    hub_watch(h, h->wup.timer_fd, EPOLLIN, EV_WUP_TIMER, 0))
+	h->wup.timer_fd = fdutil_timerfd(h->base.config.upgrade_timeout_ms);
+	if (h->wup.timer_fd < 0 || hub_watch(h, h->wup.timer_fd, EPOLLIN, EV_WUP_TIMER, 0))
 		return err_set(err, "upgrade-worker", errno, "cannot arm the deadline");
 	return 0;
 }
@@ -332,7 +339,7 @@ static int wup_timer(struct hub *h, struct bt_err *err)
 void hub_wup_start(struct hub *h, uint32_t client, uint32_t id)
 {
 	struct hub_worker *old = hub_worker(h, id);
-	const char msg[] = "{\"type\":\"return-listeners\"}";
+	struct worker_msg ask = {.type = WMSG_RETURN_LISTENERS};
 	struct bt_err err;
 
 	if (h->mup.active || h->wup.phase != WUP_IDLE) {
@@ -353,13 +360,13 @@ void hub_wup_start(struct hub *h, uint32_t client, uint32_t id)
 	hub_log(h, "worker upgrade of %u: asking for its listeners", id);
 	if (wup_timer(h, &err) ||
 	    hub_watch(h, old->scm_fd, EPOLLIN, EV_WORKER_SCM, id) ||
-	    channel_send(&old->ch, msg, sizeof msg - 1, 1000, &err)) {
+	    send_to_worker(old, &ask, WORKER_SEND_MS, &err)) {
 		err_step(&err, "upgrade-worker");
 		hub_wup_abort(h, &err);
 	}
 }
 
-/* The scm handoff's own code counts fault hits; see hub_mup_start. */
+/* The scm handoff's own code counts fault hits (failpoint.h). */
 static void receive_and_spawn(struct hub *h, struct hub_worker *old);
 
 void hub_on_worker_scm(struct hub *h, uint32_t id)
@@ -381,7 +388,7 @@ void hub_on_worker_scm(struct hub *h, uint32_t id)
 /* The old worker is sending its listeners. */
 static void receive_and_spawn(struct hub *h, struct hub_worker *old)
 {
-	struct scm_recv_opts opts = {.timeout_ms = 2000};
+	struct scm_recv_opts opts = {.timeout_ms = LISTENERS_RECV_MS};
 	uint32_t id = old->id;
 	struct hub_worker *nw;
 	struct bt_err err;
@@ -411,15 +418,15 @@ static void receive_and_spawn(struct hub *h, struct hub_worker *old)
 static void wup_done(struct hub *h, struct hub_worker *nw)
 {
 	struct hub_worker *old = hub_worker(h, h->wup.old_id);
-	const char stop[] = "{\"type\":\"stop\",\"mode\":\"soft\"}";
+	struct worker_msg stop = {.type = WMSG_STOP, .hard = false};
 	struct bt_err err;
-	char why[1200];
+	char why[ERR_TEXT_MAX];
 
 	nw->ready = true;
 	/* the new worker accepts now: only then may the old one stop */
 	if (old) {
 		old->run = STATE_STOPPING;
-		if (channel_send(&old->ch, stop, sizeof stop - 1, 1000, &err))
+		if (send_to_worker(old, &stop, WORKER_SEND_MS, &err))
 			hub_log(h, "worker %u: cannot ask it to stop: %s", old->id,
 				err_format(&err, why, sizeof why));
 	}
@@ -434,39 +441,40 @@ static void wup_done(struct hub *h, struct hub_worker *nw)
 	wup_release(h);
 }
 
-/* A message or end of file from a worker's channel. */
-static void worker_message(struct hub *h, struct hub_worker *w, const char *payload)
+/* A message from a worker's channel; only a worker upgrade waits for one. */
+static void worker_message(struct hub *h, struct hub_worker *w, const char *payload,
+			   size_t len)
 {
-	bool oom;
-	json_t *o = state_json_load(payload, strlen(payload), 0, NULL, &oom);
-	const char *type = json_string_value(json_object_get(o, "type"));
 	bool in_wup = h->wup.phase != WUP_IDLE;
+	bool party = in_wup && (w->id == h->wup.old_id || w->id == h->wup.new_id);
+	struct worker_msg m;
+	struct bt_err err;
 
-	if (type && strcmp(type, "ready") == 0 && in_wup && w->id == h->wup.new_id &&
-	    h->wup.phase == WUP_STARTING) {
-		wup_done(h, w);
-	} else if (type && (strcmp(type, "listeners-failed") == 0 ||
-			    strcmp(type, "failed") == 0 ||
-			    json_is_false(json_object_get(o, "ok"))) && in_wup &&
-		   (w->id == h->wup.old_id || w->id == h->wup.new_id)) {
-		const char *step = json_string_value(json_object_get(o, "step"));
-		const char *msg = json_string_value(json_object_get(o, "error"));
-		struct bt_err err;
-
-		err_set(&err, step ? step : "worker", (int)json_integer_value(
-				json_object_get(o, "errno")),
-			"worker %u: %s", w->id, msg ? msg : "exec failed");
+	if (worker_msg_decode(payload, len, &m) != 0)
+		return;
+	switch (m.type) {
+	case WMSG_READY:
+		if (h->wup.phase == WUP_STARTING && w->id == h->wup.new_id)
+			wup_done(h, w);
+		break;
+	case WMSG_FAILED:
+	case WMSG_LISTENERS_FAILED:
+		if (!party)
+			break;
+		err_set(&err, m.step[0] ? m.step : "worker", m.errnum, "worker %u: %s",
+			w->id, m.error[0] ? m.error : "exec failed");
 		hub_wup_abort(h, &err);
-	} else if (json_is_false(json_object_get(o, "ok")) && in_wup) {
-		struct bt_err err;
-		const char *step = json_string_value(json_object_get(o, "step"));
-
-		err_set(&err, step ? step : "worker/exec",
-			(int)json_integer_value(json_object_get(o, "errno")),
+		break;
+	case WMSG_EXEC_FAILED:
+		if (!in_wup)
+			break;
+		err_set(&err, m.step[0] ? m.step : "worker/exec", m.errnum,
 			"worker %u could not start", w->id);
 		hub_wup_abort(h, &err);
+		break;
+	default:
+		break;
 	}
-	json_decref(o);
 }
 
 static void worker_gone(struct hub *h, struct hub_worker *w)
@@ -497,7 +505,7 @@ void hub_on_worker(struct hub *h, uint32_t id)
 
 		n = channel_fill(&w->ch, 0, &err);
 		while (channel_next(&w->ch, &payload, &len, &err) > 0) {
-			worker_message(h, w, payload);
+			worker_message(h, w, payload, len);
 			free(payload);
 			if (!(w = hub_worker(h, id)))
 				return;
@@ -546,8 +554,7 @@ void hub_reap(struct hub *h)
 
 void hub_stop_workers(struct hub *h, bool hard)
 {
-	const char *msg = hard ? "{\"type\":\"stop\",\"mode\":\"hard\"}"
-			       : "{\"type\":\"stop\",\"mode\":\"soft\"}";
+	struct worker_msg stop = {.type = WMSG_STOP, .hard = hard};
 
 	for (size_t i = 0; i < h->n_workers; i++) {
 		struct hub_worker *w = h->workers[i];
@@ -555,7 +562,7 @@ void hub_stop_workers(struct hub *h, bool hard)
 
 		if (w->run != STATE_STOPPING || hard) {
 			w->run = STATE_STOPPING;
-			if (channel_send(&w->ch, msg, strlen(msg), 500, &err) && hard)
+			if (send_to_worker(w, &stop, WORKER_STOP_SEND_MS, &err) && hard)
 				kill(w->pid, SIGKILL);
 		}
 	}

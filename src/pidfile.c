@@ -8,17 +8,26 @@
 #include <string.h>
 #include <unistd.h>
 
+int pidfile_tmp_path(const char *path, pid_t writer, char *buf, size_t len,
+		     struct bt_err *err)
+{
+	int n = snprintf(buf, len, "%s.tmp.%d", path, (int)writer);
+
+	if (n < 0 || (size_t)n >= len)
+		return err_set(err, "pidfile", ENAMETOOLONG,
+			       "pid file path \"%.200s\" is too long", path);
+	return 0;
+}
+
 int pidfile_write(const char *path, pid_t pid, enum fp_kind (*fault)(void),
 		  struct bt_err *err)
 {
-	char tmp[4200], text[32];
+	char tmp[PIDFILE_TMP_MAX], text[32];
 	int fd, len, e;
 	ssize_t n;
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >=
-	    (int)sizeof tmp)
-		return err_set(err, "pidfile", ENAMETOOLONG,
-			       "pid file path \"%s\" is too long", path);
+	if (pidfile_tmp_path(path, getpid(), tmp, sizeof tmp, err))
+		return -1;
 	len = snprintf(text, sizeof text, "%d\n", (int)pid);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 /* --- manifest --- */
 
@@ -94,7 +94,7 @@ int scm_manifest_parse(const char *buf, size_t len, struct scm_manifest *m,
 		return err_set(err, "scm-manifest", EMSGSIZE,
 			       "manifest of %zu bytes is over the limit of %zu",
 			       len, SCM_MANIFEST_MAX);
-	root = state_json_load(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+	root = json_guard_load(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
 	if (oom)
 		return err_set(err, "scm-manifest", ENOMEM,
 			       "manifest: out of memory parsing it");
@@ -150,25 +150,6 @@ out:
 }
 
 /* --- send --- */
-
-static int wait_fd(int fd, short events, int64_t deadline, const char *step,
-		   struct bt_err *err)
-{
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = events};
-		int64_t left = deadline < 0 ? -1 : deadline - channel_now_ms();
-		int rc;
-
-		if (deadline >= 0 && left <= 0)
-			return err_set(err, step, ETIMEDOUT,
-				       "fd %d made no progress before the deadline", fd);
-		rc = poll(&p, 1, left < 0 ? -1 : (int)(left > 100000 ? 100000 : left));
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return err_set(err, step, errno, "poll on fd %d failed", fd);
-	}
-}
 
 static char *manifest_json(size_t batch, size_t batches, size_t total,
 			   const char *const *names, size_t n)
@@ -234,7 +215,7 @@ static int send_batch(int sock, const int *fds, size_t nfds, const char *msg,
 			if (errno == EINTR)
 				continue;
 			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-			    wait_fd(sock, POLLOUT, deadline, "scm-send", err) == 0)
+			    channel_wait_fd(sock, POLLOUT, deadline, "scm-send", err) == 0)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ETIMEDOUT)
 				err_set(err, "scm-send", errno,
@@ -349,7 +330,7 @@ static int recv_exact(int sock, void *buf, size_t len, size_t max_fds,
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				rc = wait_fd(sock, POLLIN, deadline, "scm-recv", err);
+				rc = channel_wait_fd(sock, POLLIN, deadline, "scm-recv", err);
 			else
 				rc = err_set(err, "scm-recv", errno,
 					     "recvmsg on fd %d failed", sock);

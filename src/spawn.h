@@ -7,10 +7,11 @@
  * kill, nanosleep, a raw write(2) system call and _exit.  It allocates
  * nothing and logs nothing.
  *
- * If exec fails, the child writes one channel frame to report_fd,
+ * If exec fails, the child writes the exec error frame of upgrade_frame.h,
  *     {"ok":false,"step":"<exec_step>","errno":<n>}
- * and exits 127; a successful exec closes nothing but the CLOEXEC fds, so
- * the reader sees the frame, or the new program's own messages, or EOF.
+ * to report_fd and exits 127; a successful exec closes nothing but the
+ * CLOEXEC fds, so the reader sees the frame, or the new program's own
+ * messages, or EOF.
  *
  * The exec fault (FP_ERROR with exec_errno, FP_CRASH, FP_HANG) is decided
  * in the parent, where the fault registry may be used, and only acted on
@@ -55,9 +56,5 @@ pid_t spawn_run(const struct spawn *sp, enum fp_kind fork_fault,
  * -1. */
 int spawn_wait(pid_t pid, char *how, size_t len);
 void spawn_describe(int status, char *how, size_t len);
-
-/* The parsed error frame a child writes when exec fails. */
-int spawn_parse_exec_error(const char *payload, char *step, size_t len,
-			   int *errnum);
 
 #endif

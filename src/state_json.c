@@ -8,60 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "failpoint.h"
-
-void *state_json_malloc(size_t size)
-{
-	void *p = NULL;
-
-	if (fp_alloc_refuse())
-		return NULL;
-	if (FP_HIT("mem/alloc") != FP_ERROR)
-		p = malloc(size);
-	fp_alloc_note(p != NULL);
-	return p;
-}
-
-/* jansson 2.14's parser is not safe when an allocation fails: it reports
- * nothing (NULL with an empty message, or "invalid token"), and when its
- * token buffer cannot grow it drops a byte and goes on, with a wrong value
- * or, if the byte was a closing quote and the next allocation succeeds,
- * reading and writing past a heap block.  So every load runs in an
- * allocation scope (failpoint.h): the first failure makes every later
- * allocation fail too, and a load that saw one is thrown away. */
-json_t *state_json_load(const char *buf, size_t len, size_t flags,
-			json_error_t *jerr, bool *oom)
-{
-	json_error_t local;
-	json_t *root;
-
-	if (!jerr)
-		jerr = &local;
-	/* jansson leaves the error code byte uninitialized on some paths */
-	memset(jerr, 0, sizeof *jerr);
-	fp_alloc_scope_begin();
-	root = json_loadb(buf, len, flags, jerr);
-	*oom = fp_alloc_scope_end();
-	if (*oom) {
-		/* even a document that came back may have lost a byte */
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
-void state_json_free(void *p)
-{
-	free(p);
-}
-
-void state_json_init(void)
-{
-	json_set_alloc_funcs(state_json_malloc, state_json_free);
-	/* jansson reads its hash seed from /dev/urandom on first use; do it
-	 * now, so the read is not one of an upgrade's counted calls */
-	json_object_seed(0);
-}
+#include "json_guard.h"
 
 /* --- serialize --- */
 
@@ -70,7 +17,7 @@ void state_json_init(void)
  * worker) and time.  Strings are escaped exactly as jansson's compact dump
  * escapes them (\" \\ \b \f \n \r \t, other control bytes as \u00XX,
  * UTF-8 as is), so jansson reads back every byte and the round trip is
- * byte-identical.  The buffer grows through state_json_malloc: the
+ * byte-identical.  The buffer grows through json_guard_malloc: the
  * mem/alloc fault point sits under serialize too. */
 struct outbuf {
 	char *data;
@@ -90,14 +37,14 @@ static bool reserve(struct outbuf *b, size_t more)
 	cap = b->cap ? b->cap : 4096;
 	while (cap < b->len + more + 1)
 		cap *= 2;
-	p = state_json_malloc(cap);
+	p = json_guard_malloc(cap);
 	if (!p) {
 		b->failed = true;
 		return false;
 	}
 	if (b->len)
 		memcpy(p, b->data, b->len);
-	state_json_free(b->data);
+	json_guard_free(b->data);
 	b->data = p;
 	b->cap = cap;
 	return true;
@@ -235,7 +182,7 @@ static void *sorted_ptrs(struct outbuf *b, const void *src, size_t n,
 
 	if (n == 0 || b->failed)
 		return NULL;
-	v = state_json_malloc(n * sizeof(void *));
+	v = json_guard_malloc(n * sizeof(void *));
 	if (!v) {
 		b->failed = true;
 		return NULL;
@@ -258,7 +205,7 @@ static void put_backends(struct outbuf *b, const struct state_cluster *c)
 		put_string(b, sorted[j]);
 	}
 	PUT_LIT(b, "]}");
-	state_json_free(sorted);
+	json_guard_free(sorted);
 }
 
 /* Clusters in key order.  Two clusters of one name (an invalid model)
@@ -270,7 +217,7 @@ static void put_clusters(struct outbuf *b, const struct state *s)
 	bool first = true;
 
 	if (s->n_clusters) {
-		ptrs = state_json_malloc(s->n_clusters * sizeof *ptrs);
+		ptrs = json_guard_malloc(s->n_clusters * sizeof *ptrs);
 		if (!ptrs) {
 			b->failed = true;
 			return;
@@ -279,7 +226,7 @@ static void put_clusters(struct outbuf *b, const struct state *s)
 			ptrs[i] = &s->clusters[i];
 	}
 	sorted = sorted_ptrs(b, ptrs, s->n_clusters, cmp_cluster_ptr);
-	state_json_free(ptrs);
+	json_guard_free(ptrs);
 	PUT_LIT(b, "{\"clusters\":{");
 	for (size_t i = 0; sorted && i < s->n_clusters; i++) {
 		if (i + 1 < s->n_clusters && !strcmp(sorted[i]->name, sorted[i + 1]->name))
@@ -292,7 +239,7 @@ static void put_clusters(struct outbuf *b, const struct state *s)
 		put_backends(b, sorted[i]);
 	}
 	PUT_LIT(b, "}}");
-	state_json_free(sorted);
+	json_guard_free(sorted);
 }
 
 static void put_state(struct outbuf *b, const struct state *s)
@@ -369,12 +316,12 @@ int state_json_serialize(const struct state *s, char **out, size_t *len,
 		return -1;
 	put_state(&b, s);
 	if (b.failed) {
-		state_json_free(b.data);
+		json_guard_free(b.data);
 		return err_set(err, "serialize", ENOMEM,
 			       "out of memory writing the JSON document");
 	}
 	if (b.len > STATE_JSON_MAX_BYTES) {
-		state_json_free(b.data);
+		json_guard_free(b.data);
 		return err_set(err, "serialize", EFBIG,
 			       "the state is %zu bytes, over the limit of %zu",
 			       b.len, STATE_JSON_MAX_BYTES);
@@ -737,7 +684,7 @@ int state_json_parse(const char *buf, size_t len, size_t max_bytes,
 	if (len == 0)
 		return err_set(err, "parse", ENODATA,
 			       "$: the document is empty (expected a JSON object)");
-	root = state_json_load(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+	root = json_guard_load(buf, len, JSON_REJECT_DUPLICATES, &jerr, &oom);
 	if (oom)
 		return err_set(err, "parse", ENOMEM,
 			       "$: out of memory parsing the JSON document");

@@ -11,14 +11,11 @@
  * integer in [3, 1048575], got 2") or, for syntax errors that jansson finds
  * before any path exists, the byte offset, line and column.
  *
- * Every jansson allocation goes through state_json_malloc/free, which hold
- * the `mem/alloc` fault point.  state_json_init installs them and must be
- * called once per process before any other jansson use. */
+ * Parsing goes through json_guard_load and the writer allocates through
+ * json_guard_malloc (json_guard.h): call json_guard_init first. */
 #ifndef BATON_STATE_JSON_H
 #define BATON_STATE_JSON_H
 
-#include <stdbool.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,16 +23,6 @@
 #include "state.h"
 
 #define STATE_JSON_MAX_BYTES ((size_t)64 << 20)
-
-void state_json_init(void);
-void *state_json_malloc(size_t size);
-void state_json_free(void *p);
-/* json_loadb for everything baton parses: jansson 2.14's parser misbehaves
- * when an allocation fails and a later one succeeds, and does not always
- * report the failure.  This one returns NULL with *oom set whenever an
- * allocation failed during the load, even if a document came back. */
-json_t *state_json_load(const char *buf, size_t len, size_t flags,
-			json_error_t *jerr, bool *oom);
 
 /* *out is NUL-terminated, allocated with malloc(3); *len excludes the NUL.
  * The state is not validated here (state_validate does that). */

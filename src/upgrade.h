@@ -12,12 +12,15 @@
  *                       never modified.  On error nothing is left behind:
  *                       no fd, no child, every flag as it was.
  *   upgrade_old_on_confirm  the confirmation fd is readable: 1 confirmed,
- *                       0 not yet, -1 failed (error frame, EOF, bad frame).
+ *                       0 not yet, -1 failed (error frame, EOF, bad frame,
+ *                       a confirmation naming another pid or generation).
  *   upgrade_old_abort   failure (of a flight upgrade_old_start began): SIGKILL
  *                       the child if alive, reap it and what it started,
  *                       close the flight's fds; says how the child ended.
  *   upgrade_old_finish  success: close the flight's fds (the child is the
  *                       new master and is not ours to reap).
+ * start, on_confirm and abort count their own fault hits (fp_arm,
+ * failpoint.h), so nothing the hub does around them shifts a hit number.
  * Fault points: old/cloexec-clear, old/tmpfile, old/serialize, old/write,
  * old/rewind, old/socketpair, old/fork, child/exec (decided here, acted on
  * in the child), old/confirm-read.
@@ -31,7 +34,7 @@
  *                       close the fds of workers that are gone or stopped,
  *                       set CLOEXEC on every adopted fd.
  *   upgrade_new_finish  steps 5-6: pid file, confirmation frame, close the
- *                       confirmation fd.
+ *                       confirmation fd.  (Every frame: upgrade_frame.h.)
  *   upgrade_new_fail    send the error frame (when the channel is usable)
  *                       and close the confirmation fd.
  * Fault points: new/args, new/read-state, new/parse, new/adopt,
@@ -41,6 +44,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -48,23 +52,31 @@
 #include "err.h"
 #include "state.h"
 
+/* state_json_serialize's signature. */
+typedef int (*upgrade_serialize_fn)(const struct state *s, char **out,
+				    size_t *len, struct bt_err *err);
+
 struct upgrade_old_opts {
 	const char *binary;		/* absolute path of the new binary */
 	const char *runtime_dir;	/* where the O_TMPFILE state file lives */
 	char *const *envp;
 	sigset_t child_mask;
-	unsigned hang_seconds;
 	const char *state_copy;		/* debugging: also write the state here */
+	/* The serializer the run-time round trip checks; NULL (always, in
+	 * batond) is state_json_serialize.  A test seam: a serializer that
+	 * loses a worker or changes a byte must stop the upgrade. */
+	upgrade_serialize_fn serialize;
 };
 
 struct upgrade_flight {
+	/* The child is ours until upgrade_old_abort reaps it or
+	 * upgrade_old_finish leaves it to serve; the hub's SIGCHLD loop
+	 * reaps only workers. */
 	pid_t child;
 	struct channel confirm;		/* the parent's end; fd -1 when closed */
 	int timer_fd;
 	uint64_t generation;		/* what the new master must confirm */
 	int64_t started_ms;
-	bool reaped;			/* the hub's SIGCHLD loop got it */
-	int child_status;
 };
 
 int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o,

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,11 @@
 #include "fdutil.h"
 #include "pidfile.h"
 #include "state_json.h"
+#include "upgrade_frame.h"
+
+/* A new master that gives up sends its error frame within this: the old
+ * master reads at once, and past it the old master is gone or stuck. */
+#define ERROR_FRAME_MS 1000
 
 /* --- arguments --- */
 
@@ -156,6 +160,7 @@ static int read_state(int fd, char **out, size_t *len, struct bt_err *err)
 {
 	struct stat st;
 	size_t size, off = 0;
+	unsigned eintr = 0;
 	char *buf;
 
 	if (fstat(fd, &st) != 0)
@@ -180,7 +185,8 @@ static int read_state(int fd, char **out, size_t *len, struct bt_err *err)
 				want /= 2;
 			n = read(fd, buf + off, want);
 		}
-		if (n < 0 && errno == EINTR)
+		/* EINTR is retried, a bounded number of times in a row */
+		if (n < 0 && errno == EINTR && eintr++ < ERR_EINTR_MAX)
 			continue;
 		if (n <= 0) {
 			int e = n < 0 ? errno : EIO;
@@ -191,6 +197,7 @@ static int read_state(int fd, char **out, size_t *len, struct bt_err *err)
 				       off, size);
 		}
 		off += (size_t)n;
+		eintr = 0;
 	}
 	buf[size] = 0;
 	*out = buf;
@@ -215,15 +222,12 @@ static int check_socket_fd(int fd, bool listening, const char *path,
 	return 0;
 }
 
-static int check_live(const struct state *s, int confirm_fd, struct bt_err *err)
+static int check_live(const struct state *s, struct bt_err *err)
 {
-	struct fdutil_id conf, id;
 	char path[64];
 
 	if (check_socket_fd(s->command_socket_fd, true, "$.command_socket_fd", err))
 		return -1;
-	if (fdutil_identity(confirm_fd, &conf))
-		return err_set(err, "new/validate", errno, "fstat of --fd failed");
 	for (size_t i = 0; i < s->n_workers; i++) {
 		const struct state_worker *w = &s->workers[i];
 
@@ -233,68 +237,56 @@ static int check_live(const struct state *s, int confirm_fd, struct bt_err *err)
 		snprintf(path, sizeof path, "$.workers[%zu].scm_fd", i);
 		if (check_socket_fd(w->scm_fd, false, path, err))
 			return -1;
-		if (fdutil_identity(w->channel_fd, &id) == 0 &&
-		    fdutil_id_equal(&id, &conf))
-			return err_set(err, "new/validate", EEXIST,
-				       "$.workers[%zu].channel_fd is the confirmation "
-				       "socket", i);
 	}
 	return 0;
 }
 
 /* Distinct numbers are validate's business; distinct kernel objects are
- * ours: two numbers may still be one socket.  Sorted by identity, the
- * aliases are neighbours: O(n log n) for thousands of workers. */
-struct ident {
-	struct fdutil_id id;
-	size_t pos;	/* 0: the command socket, 1 + 2i / 2 + 2i: worker i */
+ * ours: two numbers may still be one socket, and no fd of the state may be
+ * the confirmation socket we were given.  Positions: 0 the command socket,
+ * 1 + 2i and 2 + 2i worker i's channel and scm fds, the last one --fd. */
+struct idents {
+	const struct state *s;
+	int confirm_fd;
 };
 
-static int cmp_ident(const void *a, const void *b)
+static size_t idents_count(const struct state *s)
 {
-	const struct ident *x = a, *y = b;
-	int c = fdutil_id_cmp(&x->id, &y->id);
-
-	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+	return 2 + 2 * s->n_workers;
 }
 
-static void ident_path(size_t pos, char *buf, size_t len)
+static int ident_fd(size_t i, const void *ctx)
 {
-	if (pos == 0)
+	const struct idents *c = ctx;
+
+	if (i == 0)
+		return c->s->command_socket_fd;
+	if (i + 1 == idents_count(c->s))
+		return c->confirm_fd;
+	return i % 2 ? c->s->workers[(i - 1) / 2].channel_fd
+		     : c->s->workers[(i - 1) / 2].scm_fd;
+}
+
+static void ident_label(size_t i, const void *ctx, char *buf, size_t len)
+{
+	const struct idents *c = ctx;
+
+	if (i == 0)
 		snprintf(buf, len, "$.command_socket_fd");
+	else if (i + 1 == idents_count(c->s))
+		snprintf(buf, len, "the confirmation socket (--fd %d)", c->confirm_fd);
 	else
-		snprintf(buf, len, "$.workers[%zu].%s", (pos - 1) / 2,
-			 pos % 2 ? "channel_fd" : "scm_fd");
+		snprintf(buf, len, "$.workers[%zu].%s", (i - 1) / 2,
+			 i % 2 ? "channel_fd" : "scm_fd");
 }
 
-static int check_identities(const struct state *s, struct bt_err *err)
+static int check_identities(const struct state *s, int confirm_fd,
+			    struct bt_err *err)
 {
-	size_t n = 1 + 2 * s->n_workers;
-	struct ident *v = calloc(n, sizeof *v);
-	char p1[64], p2[64];
-	int rc = 0;
+	struct idents c = {s, confirm_fd};
 
-	if (!v)
-		return err_set(err, "new/validate", ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		int fd = i == 0 ? s->command_socket_fd
-				: i % 2 ? s->workers[(i - 1) / 2].channel_fd
-					: s->workers[(i - 1) / 2].scm_fd;
-
-		v[i].pos = i;
-		fdutil_identity(fd, &v[i].id);	/* open: checked just before */
-	}
-	qsort(v, n, sizeof *v, cmp_ident);
-	for (size_t i = 1; i < n && rc == 0; i++) {
-		if (v[i].id.dev != v[i - 1].id.dev || v[i].id.ino != v[i - 1].id.ino)
-			continue;
-		ident_path(v[i - 1].pos, p1, sizeof p1);
-		ident_path(v[i].pos, p2, sizeof p2);
-		rc = err_set(err, "new/validate", EEXIST,
-			     "%s and %s are the same kernel object", p1, p2);
-	}
-	free(v);
-	return rc;
+	return fdutil_check_distinct(idents_count(s), ident_fd, ident_label, &c,
+				     "new/validate", err);
 }
 
 static bool pid_alive(pid_t pid)
@@ -383,7 +375,7 @@ int upgrade_new_begin(const struct upgrade_new_args *a, struct state *out,
 	free(buf);
 	if (rc)
 		return -1;
-	if (check_live(out, a->confirm_fd, err) || check_identities(out, err) ||
+	if (check_live(out, err) || check_identities(out, a->confirm_fd, err) ||
 	    adopt(out, err) || cloexec_all(out, err)) {
 		state_free(out);
 		return -1;
@@ -404,18 +396,17 @@ static enum fp_kind confirm_write_fault(bool writing)
 int upgrade_new_finish(struct channel *confirm, const struct state *s,
 		       struct bt_err *err)
 {
-	char frame[128];
-	int rc;
+	char frame[UPGRADE_FRAME_OK_MAX];
+	int rc, n;
 
 	if (pidfile_write(s->config.pid_file_path, getpid(), pidfile_fault, err)) {
 		err_step(err, "new/pidfile");
 		upgrade_new_fail(confirm, err);
 		return -1;
 	}
-	snprintf(frame, sizeof frame, "{\"ok\":true,\"pid\":%d,\"boot_generation\":%llu}",
-		 (int)getpid(), (unsigned long long)s->boot_generation);
+	n = upgrade_frame_ok(frame, sizeof frame, getpid(), s->boot_generation);
 	confirm->fault = confirm_write_fault;
-	rc = channel_send(confirm, frame, strlen(frame),
+	rc = channel_send(confirm, frame, (size_t)n,
 			  (int)s->config.upgrade_timeout_ms, err);
 	confirm->fault = NULL;
 	channel_close(confirm);
@@ -424,17 +415,14 @@ int upgrade_new_finish(struct channel *confirm, const struct state *s,
 
 void upgrade_new_fail(struct channel *confirm, const struct bt_err *failure)
 {
-	json_t *o;
 	char *text;
+	size_t len;
 
 	if (confirm->fd < 0)
 		return;
-	o = json_pack("{s:b, s:s, s:i, s:s}", "ok", 0, "step", failure->step,
-		      "errno", failure->errnum, "error", failure->msg);
-	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	text = upgrade_frame_error(failure, &len);
 	if (text)
-		channel_send(confirm, text, strlen(text), 1000, NULL);
+		channel_send(confirm, text, len, ERROR_FRAME_MS, NULL);
 	free(text);
-	json_decref(o);
 	channel_close(confirm);
 }

@@ -3,21 +3,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "failpoint.h"
 #include "fdutil.h"
 #include "spawn.h"
 #include "state_json.h"
+#include "upgrade_frame.h"
 
 /* One fd handed to the new master: its role for messages and its CLOEXEC
  * flag before we touched it. */
@@ -28,11 +28,18 @@ struct handed {
 	bool cleared;
 };
 
+/* The fds handed over: the command socket and two per worker, then the
+ * state file and the child's end of the confirmation pair once they exist. */
+#define HANDED_LATE 2
+
+/* A failed child usually exits on its own within this. */
+#define EXIT_GRACE_MS 100
+
 /* Everything upgrade_old_start acquires, released in one place. */
 struct prep {
 	struct state next;
 	struct handed *handed;
-	size_t n_handed;
+	size_t n_handed, cap_handed;
 	int state_fd;
 	int pair[2];		/* [0] parent end, [1] child end */
 	char *json;
@@ -67,14 +74,18 @@ static void prep_release(struct prep *p)
 	p->state_fd = p->pair[0] = p->pair[1] = -1;
 }
 
-static int hand(struct prep *p, int fd, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int hand(struct prep *p, struct bt_err *err, int fd, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static int hand(struct prep *p, int fd, const char *fmt, ...)
+static int hand(struct prep *p, struct bt_err *err, int fd, const char *fmt, ...)
 {
-	struct handed *h = &p->handed[p->n_handed++];
+	struct handed *h;
 	va_list ap;
 
+	if (p->n_handed == p->cap_handed)
+		return err_set(err, "old/prepare", EOVERFLOW,
+			       "more fds to hand over than the %zu planned", p->cap_handed);
+	h = &p->handed[p->n_handed++];
 	h->fd = fd;
 	va_start(ap, fmt);
 	vsnprintf(h->role, sizeof h->role, fmt, ap);
@@ -106,25 +117,28 @@ static int clear_cloexec(struct prep *p, struct bt_err *err)
 static int list_handed(struct prep *p, struct bt_err *err)
 {
 	const struct state *s = &p->next;
+	int rc;
 
-	/* +2: the state file and the child's end of the confirmation pair */
-	p->handed = calloc(3 + 2 * s->n_workers, sizeof *p->handed);
+	p->cap_handed = 1 + 2 * s->n_workers + HANDED_LATE;
+	p->handed = calloc(p->cap_handed, sizeof *p->handed);
 	if (!p->handed)
 		return err_set(err, "old/prepare", ENOMEM, "out of memory");
-	hand(p, s->command_socket_fd, "the command socket");
-	for (size_t i = 0; i < s->n_workers; i++) {
-		hand(p, s->workers[i].channel_fd, "worker %u's channel",
-		     s->workers[i].id);
-		hand(p, s->workers[i].scm_fd, "worker %u's scm socket",
-		     s->workers[i].id);
-	}
-	return 0;
+	rc = hand(p, err, s->command_socket_fd, "the command socket");
+	for (size_t i = 0; i < s->n_workers && rc == 0; i++)
+		rc = hand(p, err, s->workers[i].channel_fd, "worker %u's channel",
+			  s->workers[i].id) ||
+		     hand(p, err, s->workers[i].scm_fd, "worker %u's scm socket",
+			  s->workers[i].id) ? -1 : 0;
+	return rc;
 }
 
-/* Step 4: an anonymous file in the runtime directory. */
+/* Step 4: an anonymous file in the runtime directory (the hub's runtime
+ * directory is shorter than PATH_MAX, so the fallback's name fits). */
+#define STATE_FILE_TEMPLATE "/.baton-state-XXXXXX"
+
 static int open_state_file(const char *dir, struct bt_err *err)
 {
-	char path[4200];
+	char path[PATH_MAX + sizeof STATE_FILE_TEMPLATE];
 	int fd;
 
 	/* an injected error takes the real call's path: EOPNOTSUPP falls
@@ -137,7 +151,7 @@ static int open_state_file(const char *dir, struct bt_err *err)
 		return err_set(err, "old/tmpfile", errno,
 			       "cannot create the state file in %s", dir);
 	/* file systems without O_TMPFILE: a named file, unlinked at once */
-	snprintf(path, sizeof path, "%s/.baton-state-XXXXXX", dir);
+	snprintf(path, sizeof path, "%s" STATE_FILE_TEMPLATE, dir);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0)
 		return err_set(err, "old/tmpfile", errno, "cannot create %s", path);
@@ -150,9 +164,12 @@ static int open_state_file(const char *dir, struct bt_err *err)
 	return fd;
 }
 
-/* Step 5: what we are about to write must parse back to the same state,
- * re-serialize to the same bytes, and keep the workers and generation. */
-static int roundtrip_check(const struct prep *p, uint64_t generation,
+/* Step 5: what we are about to write must parse back to the state we
+ * hand over, and serializing what was parsed must give the same bytes (a
+ * serializer that loses something, or is not canonical, stops the
+ * upgrade).  The workers and the generation are named first: they are
+ * what a new master acts on. */
+static int roundtrip_check(const struct prep *p, upgrade_serialize_fn ser,
 			   struct bt_err *err)
 {
 	struct state back;
@@ -165,19 +182,20 @@ static int roundtrip_check(const struct prep *p, uint64_t generation,
 			      "does not parse back: ");
 		return err_step(err, "old/roundtrip");
 	}
-	if (!state_equal(&back, &p->next))
-		err_set(err, "old/roundtrip", EPROTO,
-			"run-time round trip: the parsed state differs from the live one");
-	else if (back.n_workers != p->next.n_workers)
+	if (back.n_workers != p->next.n_workers)
 		err_set(err, "old/roundtrip", EPROTO,
 			"run-time round trip: %zu workers became %zu",
 			p->next.n_workers, back.n_workers);
-	else if (back.boot_generation != generation)
+	else if (back.boot_generation != p->next.boot_generation)
 		err_set(err, "old/roundtrip", EPROTO,
 			"run-time round trip: generation %llu became %llu",
-			(unsigned long long)generation,
+			(unsigned long long)p->next.boot_generation,
 			(unsigned long long)back.boot_generation);
-	else if (state_json_serialize(&back, &again, &again_len, err))
+	else if (!state_equal(&back, &p->next))
+		err_set(err, "old/roundtrip", EPROTO,
+			"run-time round trip: the parsed state differs from the one "
+			"to hand over");
+	else if (ser(&back, &again, &again_len, err))
 		err_wrap(err, "run-time round trip: ");
 	else if (again_len != p->json_len || memcmp(again, p->json, again_len))
 		err_set(err, "old/roundtrip", EPROTO,
@@ -196,6 +214,7 @@ static int roundtrip_check(const struct prep *p, uint64_t generation,
 static int write_state(struct prep *p, struct bt_err *err)
 {
 	size_t off = 0;
+	unsigned eintr = 0;
 	off_t pos;
 
 	while (off < p->json_len) {
@@ -204,17 +223,19 @@ static int write_state(struct prep *p, struct bt_err *err)
 		ssize_t n;
 
 		/* an injected error takes the same path as a real one, so
-		 * EINTR is retried like the kernel's */
+		 * EINTR is retried like the kernel's, a bounded number of
+		 * times in a row */
 		if (k == FP_SHORT && len > 1)
 			len /= 2;
 		n = k == FP_ERROR ? -1 : write(p->state_fd, p->json + off, len);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && eintr++ < ERR_EINTR_MAX)
 			continue;
 		if (n <= 0)
 			return err_set(err, "old/write", n < 0 ? errno : EIO,
 				       "cannot write the state file (%zu of %zu bytes written)",
 				       off, p->json_len);
 		off += (size_t)n;
+		eintr = 0;
 	}
 	/* rewind(3) would hide a failing lseek */
 	pos = FP_HIT("old/rewind") == FP_ERROR ? -1 : lseek(p->state_fd, 0, SEEK_SET);
@@ -236,43 +257,23 @@ static int make_pair(struct prep *p, struct bt_err *err)
 	return 0;
 }
 
-struct ident {
-	struct fdutil_id id;
-	const struct handed *h;
-};
-
-static int cmp_ident(const void *a, const void *b)
+static int handed_fd(size_t i, const void *ctx)
 {
-	const struct ident *x = a, *y = b;
+	return ((const struct prep *)ctx)->handed[i].fd;
+}
 
-	return fdutil_id_cmp(&x->id, &y->id);
+static void handed_label(size_t i, const void *ctx, char *buf, size_t len)
+{
+	const struct handed *h = &((const struct prep *)ctx)->handed[i];
+
+	snprintf(buf, len, "%s (fd %d)", h->role, h->fd);
 }
 
 /* Step 8: no two roles may share a kernel object, whatever their numbers. */
 static int check_aliasing(const struct prep *p, struct bt_err *err)
 {
-	struct ident *v = calloc(p->n_handed, sizeof *v);
-	int rc = 0;
-
-	if (!v)
-		return err_set(err, "old/alias", ENOMEM, "out of memory");
-	for (size_t i = 0; i < p->n_handed && rc == 0; i++) {
-		v[i].h = &p->handed[i];
-		if (fdutil_identity(p->handed[i].fd, &v[i].id))
-			rc = err_set(err, "old/alias", errno, "cannot fstat %s (fd %d)",
-				     p->handed[i].role, p->handed[i].fd);
-	}
-	if (rc == 0) {
-		qsort(v, p->n_handed, sizeof *v, cmp_ident);
-		for (size_t i = 1; i < p->n_handed && rc == 0; i++)
-			if (cmp_ident(&v[i - 1], &v[i]) == 0)
-				rc = err_set(err, "old/alias", EEXIST,
-					     "%s (fd %d) and %s (fd %d) are the same "
-					     "kernel object", v[i - 1].h->role,
-					     v[i - 1].h->fd, v[i].h->role, v[i].h->fd);
-	}
-	free(v);
-	return rc;
+	return fdutil_check_distinct(p->n_handed, handed_fd, handed_label, p,
+				     "old/alias", err);
 }
 
 static void build_argv(struct prep *p, const char *binary)
@@ -306,21 +307,14 @@ static enum fp_kind confirm_read_fault(bool writing)
 static int arm_flight(struct upgrade_flight *f, struct prep *p,
 		      const struct state *live, pid_t child, struct bt_err *err)
 {
-	struct itimerspec its = {0};
-	uint64_t ms = live->config.upgrade_timeout_ms;
 	int rc;
 
 	f->child = child;
 	f->generation = p->next.boot_generation;
 	f->started_ms = channel_now_ms();
-	f->reaped = false;
-	f->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	f->timer_fd = fdutil_timerfd(live->config.upgrade_timeout_ms);
 	if (f->timer_fd < 0)
-		return err_set(err, "old/deadline", errno, "timerfd_create failed");
-	its.it_value.tv_sec = (time_t)(ms / 1000);
-	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
-	if (timerfd_settime(f->timer_fd, 0, &its, NULL) != 0)
-		return err_set(err, "old/deadline", errno, "timerfd_settime failed");
+		return err_set(err, "old/deadline", errno, "cannot arm the deadline (timerfd)");
 	/* the flight owns it now, when channel_init fails too */
 	rc = channel_init(&f->confirm, p->pair[0], live->config.command_buffer_size,
 			  live->config.max_command_buffer_size, err);
@@ -348,6 +342,7 @@ static void keep_copy(const char *path, const char *json, size_t len)
 static int prepare(struct prep *p, const struct state *live,
 		   const struct upgrade_old_opts *o, struct bt_err *err)
 {
+	upgrade_serialize_fn ser = o->serialize ? o->serialize : state_json_serialize;
 	char *json = NULL;
 
 	if (state_copy(&p->next, live, err))
@@ -361,21 +356,21 @@ static int prepare(struct prep *p, const struct state *live,
 	if (FP_HIT("old/serialize") == FP_ERROR)
 		return err_set(err, "old/serialize", errno,
 			       "cannot serialize the state");
-	if (state_json_serialize(&p->next, &json, &p->json_len, err)) {
+	if (ser(&p->next, &json, &p->json_len, err)) {
 		err_step(err, "old/serialize");
 		return -1;
 	}
 	p->json = json;
-	if (roundtrip_check(p, p->next.boot_generation, err) ||
-	    write_state(p, err) || make_pair(p, err))
+	if (roundtrip_check(p, ser, err) || write_state(p, err) || make_pair(p, err))
 		return -1;
 	if (o->state_copy)
 		keep_copy(o->state_copy, p->json, p->json_len);
-	hand(p, p->state_fd, "the state file");
-	hand(p, p->pair[1], "the confirmation socket");
+	if (hand(p, err, p->state_fd, "the state file") ||
+	    hand(p, err, p->pair[1], "the confirmation socket"))
+		return -1;
 	/* the two new fds: cleared like the others; they are closed after
 	 * fork so there is nothing to restore */
-	for (size_t i = p->n_handed - 2; i < p->n_handed; i++)
+	for (size_t i = p->n_handed - HANDED_LATE; i < p->n_handed; i++)
 		if (FP_HIT("old/cloexec-clear") == FP_ERROR ||
 		    fdutil_set_cloexec(p->handed[i].fd, false) != 0)
 			return err_set(err, "old/cloexec-clear", errno,
@@ -387,8 +382,8 @@ static int prepare(struct prep *p, const struct state *live,
 	return 0;
 }
 
-int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o,
-		      struct upgrade_flight *f, struct bt_err *err)
+static int start(const struct state *live, const struct upgrade_old_opts *o,
+		 struct upgrade_flight *f, struct bt_err *err)
 {
 	struct prep p = {.state_fd = -1, .pair = {-1, -1}};
 	struct spawn sp = {0};
@@ -409,7 +404,7 @@ int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o
 	sp.report_fd = p.pair[1];
 	sp.exec_step = "child/exec";
 	sp.new_group = true;
-	sp.hang_seconds = o->hang_seconds;
+	sp.hang_seconds = fp_hang_seconds();
 	/* decided here: the child may not touch the fault registry */
 	sp.exec_fault = FP_DECIDE("child/exec");
 	sp.exec_errno = errno;
@@ -433,56 +428,37 @@ fail:
 	return -1;
 }
 
-/* {"ok":true,"pid":P,"boot_generation":G} or the error frame. */
-static int judge_frame(struct upgrade_flight *f, const char *payload,
+/* The frame of upgrade_frame.h, judged: a failure frame is the new
+ * master's own report; a success must name our child and the generation we
+ * handed it. */
+static int judge_frame(struct upgrade_flight *f, const char *payload, size_t len,
 		       pid_t *new_pid, struct bt_err *err)
 {
-	bool oom;
-	json_t *o = state_json_load(payload, strlen(payload), JSON_REJECT_DUPLICATES,
-				     NULL, &oom);
-	json_t *ok = json_object_get(o, "ok");
-	int rc = -1;
+	struct upgrade_frame fr;
 
-	if (!o || !json_is_boolean(ok)) {
-		err_set(err, "old/confirm-read", EPROTO,
-			"the new master sent something that is not a "
-			"confirmation frame: \"%.60s\"", payload);
-	} else if (json_is_false(ok)) {
-		json_t *st = json_object_get(o, "step");
-		json_t *en = json_object_get(o, "errno");
-		json_t *msg = json_object_get(o, "error");
-
-		err_set(err, json_is_string(st) ? json_string_value(st) : "new/unknown",
-			json_is_integer(en) ? (int)json_integer_value(en) : 0,
-			"the new master failed: %s",
-			json_is_string(msg) ? json_string_value(msg)
-					    : "the child could not exec the new binary");
-	} else {
-		json_t *pid = json_object_get(o, "pid");
-		json_t *gen = json_object_get(o, "boot_generation");
-
-		if (!json_is_integer(pid) || json_integer_value(pid) != f->child)
-			err_set(err, "old/confirm-check", EPROTO,
-				"the confirmation names pid %lld, the child is %d",
-				json_is_integer(pid) ? (long long)json_integer_value(pid) : -1LL,
-				(int)f->child);
-		else if (!json_is_integer(gen) ||
-			 (uint64_t)json_integer_value(gen) != f->generation)
-			err_set(err, "old/confirm-check", EPROTO,
-				"the confirmation names generation %lld, expected %llu",
-				json_is_integer(gen) ? (long long)json_integer_value(gen) : -1LL,
-				(unsigned long long)f->generation);
-		else {
-			*new_pid = f->child;
-			rc = 1;
-		}
-	}
-	json_decref(o);
-	return rc;
+	if (upgrade_frame_parse(payload, len, &fr))
+		return err_set(err, "old/confirm-read", EPROTO,
+			       "the new master sent something that is not a "
+			       "confirmation frame: \"%.60s\"", payload);
+	if (!fr.ok)
+		return err_set(err, fr.step[0] ? fr.step : "new/unknown",
+			       fr.has_errno ? fr.errnum : 0, "the new master failed: %s",
+			       fr.error[0] ? fr.error
+					   : "the child could not exec the new binary");
+	if (!fr.has_pid || fr.pid != f->child)
+		return err_set(err, "old/confirm-check", EPROTO,
+			       "the confirmation names pid %lld, the child is %d",
+			       fr.has_pid ? fr.pid : -1LL, (int)f->child);
+	if (!fr.has_generation || (uint64_t)fr.generation != f->generation)
+		return err_set(err, "old/confirm-check", EPROTO,
+			       "the confirmation names generation %lld, expected %llu",
+			       fr.has_generation ? fr.generation : -1LL,
+			       (unsigned long long)f->generation);
+	*new_pid = f->child;
+	return 1;
 }
 
-int upgrade_old_on_confirm(struct upgrade_flight *f, pid_t *new_pid,
-			   struct bt_err *err)
+static int on_confirm(struct upgrade_flight *f, pid_t *new_pid, struct bt_err *err)
 {
 	for (;;) {
 		char *payload = NULL;
@@ -495,7 +471,7 @@ int upgrade_old_on_confirm(struct upgrade_flight *f, pid_t *new_pid,
 			return -1;
 		}
 		if (rc > 0) {
-			rc = judge_frame(f, payload, new_pid, err);
+			rc = judge_frame(f, payload, len, new_pid, err);
 			free(payload);
 			return rc;
 		}
@@ -532,19 +508,47 @@ static bool exits_within(pid_t child, int ms)
 	return rc > 0;
 }
 
+static void abort_flight(struct upgrade_flight *f, char *how, size_t len)
+{
+	if (f->child > 0) {
+		if (!exits_within(f->child, EXIT_GRACE_MS))
+			kill(f->child, SIGKILL);
+		spawn_wait(f->child, how, len);
+		/* whatever the failed binary started dies with it */
+		kill(-f->child, SIGKILL);
+	}
+	upgrade_old_finish(f);
+}
+
+/* Fault points count only inside the upgrade's own code: what the hub's
+ * loop does meanwhile (status, workers) must not shift hit numbers. */
+int upgrade_old_start(const struct state *live, const struct upgrade_old_opts *o,
+		      struct upgrade_flight *f, struct bt_err *err)
+{
+	int rc;
+
+	fp_arm();
+	rc = start(live, o, f, err);
+	fp_disarm();
+	return rc;
+}
+
+int upgrade_old_on_confirm(struct upgrade_flight *f, pid_t *new_pid,
+			   struct bt_err *err)
+{
+	int rc;
+
+	fp_arm();
+	rc = on_confirm(f, new_pid, err);
+	fp_disarm();
+	return rc;
+}
+
 void upgrade_old_abort(struct upgrade_flight *f, char *how, size_t len)
 {
-	if (!f->reaped) {
-		if (!exits_within(f->child, 100))
-			kill(f->child, SIGKILL);
-		f->child_status = spawn_wait(f->child, NULL, 0);
-	}
-	/* whatever the failed binary started dies with it */
-	kill(-f->child, SIGKILL);
-	f->reaped = true;
-	if (how)
-		spawn_describe(f->child_status, how, len);
-	upgrade_old_finish(f);
+	fp_arm();
+	abort_flight(f, how, len);
+	fp_disarm();
 }
 
 void upgrade_old_finish(struct upgrade_flight *f)

@@ -2,7 +2,7 @@
 #include "worker.h"
 
 #include <errno.h>
-#include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +15,16 @@
 #include "failpoint.h"
 #include "fdutil.h"
 #include "scm.h"
-#include "state_json.h"
+#include "worker_msg.h"
 
 #define CONN_TIMEOUT_MS 5000
 #define DRAIN_TIMEOUT_MS 5000
+/* A message to the master, or the listeners sent back, get this long. */
+#define MASTER_SEND_MS 5000
+/* The master hands the listeners over right after the spawn. */
+#define LISTENERS_TAKE_MS 10000
+/* The loop wakes this often to expire connections. */
+#define SWEEP_MS 250
 #define REQUEST_MAX 2048
 
 enum { TAG_CHANNEL = 1, TAG_LISTENER, TAG_CONN };
@@ -52,7 +58,7 @@ static void wlog(const struct wk *w, const char *fmt, ...)
 
 static void wlog(const struct wk *w, const char *fmt, ...)
 {
-	char line[1200];
+	char line[ERR_LOG_LINE_MAX];
 	va_list ap;
 	int n = snprintf(line, sizeof line, "batond[%d] worker %u: ", (int)getpid(),
 			 w->o->id);
@@ -65,7 +71,7 @@ static void wlog(const struct wk *w, const char *fmt, ...)
 
 static void wlog_err(const struct wk *w, const char *context, const struct bt_err *err)
 {
-	char buf[1100];
+	char buf[ERR_TEXT_MAX];
 
 	wlog(w, "%s%s", context, err_format(err, buf, sizeof buf));
 }
@@ -143,25 +149,28 @@ int worker_parse_args(int argc, char *const argv[], struct worker_opts *o,
 
 /* --- master channel --- */
 
-static int send_json(struct wk *w, json_t *o)
+static int send_msg(struct wk *w, const struct worker_msg *m)
 {
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len;
+	char *text = worker_msg_encode(m, &len);
 	struct bt_err err;
 	int rc = -1;
 
 	if (text)
-		rc = channel_send(&w->ch, text, strlen(text), 5000, &err);
+		rc = channel_send(&w->ch, text, len, MASTER_SEND_MS, &err);
 	if (text && rc)
 		wlog_err(w, "cannot write to the master: ", &err);
 	free(text);
-	json_decref(o);
 	return rc;
 }
 
-static void send_failure(struct wk *w, const char *type, const struct bt_err *e)
+static void send_failure(struct wk *w, enum worker_msg_type type,
+			 const struct bt_err *e)
 {
-	send_json(w, json_pack("{s:s, s:s, s:i, s:s}", "type", type, "step",
-			       e->step, "errno", e->errnum, "error", e->msg));
+	struct worker_msg m;
+
+	worker_msg_failure(&m, type, e);
+	send_msg(w, &m);
 }
 
 static void return_listeners(struct wk *w)
@@ -172,15 +181,13 @@ static void return_listeners(struct wk *w)
 		err_set(&err, "worker/listeners-send", errno,
 			"cannot send the listeners back (injected)");
 	} else if (scm_send(w->o->scm_fd, w->lfds, (const char *const *)w->lnames,
-			    w->n_listeners, 5000, &err) == 0) {
-		send_json(w, json_pack("{s:s, s:I}", "type", "listeners-sent",
-				       "count", (json_int_t)w->n_listeners));
+			    w->n_listeners, MASTER_SEND_MS, &err) == 0) {
 		return;
 	} else {
 		err_step(&err, "worker/listeners-send");
 	}
 	wlog_err(w, "", &err);
-	send_failure(w, "listeners-failed", &err);
+	send_failure(w, WMSG_LISTENERS_FAILED, &err);
 }
 
 static void stop_accepting(struct wk *w)
@@ -202,26 +209,21 @@ static void begin_stop(struct wk *w, bool hard, const char *why)
 	w->stop_deadline = hard ? 0 : channel_now_ms() + DRAIN_TIMEOUT_MS;
 }
 
-static void on_master_message(struct wk *w, const char *payload)
+static void on_master_message(struct wk *w, const char *payload, size_t len)
 {
-	bool oom;
-	json_t *o = state_json_load(payload, strlen(payload), 0, NULL, &oom);
-	const char *type = json_string_value(json_object_get(o, "type"));
+	struct worker_msg m;
 
-	if (!type) {
-		wlog(w, "ignoring a message without a type: %.60s", payload);
-	} else if (strcmp(type, "return-listeners") == 0) {
+	if (worker_msg_decode(payload, len, &m) != 0) {
+		wlog(w, "ignoring a message that is not a JSON object: %.60s", payload);
+	} else if (m.type == WMSG_RETURN_LISTENERS) {
 		fp_arm();
 		return_listeners(w);
 		fp_disarm();
-	} else if (strcmp(type, "stop") == 0) {
-		const char *mode = json_string_value(json_object_get(o, "mode"));
-
-		begin_stop(w, mode && strcmp(mode, "hard") == 0, "asked by the master");
+	} else if (m.type == WMSG_STOP) {
+		begin_stop(w, m.hard, "asked by the master");
 	} else {
-		wlog(w, "ignoring unknown message type \"%.40s\"", type);
+		wlog(w, "ignoring a message it does not take: %.60s", payload);
 	}
-	json_decref(o);
 }
 
 static void on_channel(struct wk *w)
@@ -235,7 +237,7 @@ static void on_channel(struct wk *w)
 
 		n = channel_fill(&w->ch, 0, &err);
 		while (channel_next(&w->ch, &payload, &len, &err) > 0) {
-			on_master_message(w, payload);
+			on_master_message(w, payload, len);
 			free(payload);
 		}
 	} while (n > 0);
@@ -245,6 +247,14 @@ static void on_channel(struct wk *w)
 			begin_stop(w, false, n == 0 ? "the master is gone" :
 						      "the master channel failed");
 	}
+}
+
+static int send_ready(struct wk *w)
+{
+	struct worker_msg m = {.type = WMSG_READY, .id = w->o->id, .pid = getpid(),
+			       .listeners = w->n_listeners};
+
+	return send_msg(w, &m);
 }
 
 /* --- data plane --- */
@@ -356,7 +366,7 @@ static void sweep(struct wk *w)
 
 static int take_listeners(struct wk *w, struct bt_err *err)
 {
-	struct scm_recv_opts opts = {.timeout_ms = 10000};
+	struct scm_recv_opts opts = {.timeout_ms = LISTENERS_TAKE_MS};
 
 	if (FP_HIT("worker/listeners-take") == FP_ERROR)
 		return err_set(err, "worker/listeners-take", errno,
@@ -393,7 +403,8 @@ static int setup(struct wk *w, struct bt_err *err)
 			       w->o->channel_fd, w->o->scm_fd);
 	fdutil_set_cloexec(w->o->channel_fd, true);
 	fdutil_set_cloexec(w->o->scm_fd, true);
-	if (channel_init(&w->ch, w->o->channel_fd, 4096, 1 << 20, err))
+	if (channel_init(&w->ch, w->o->channel_fd, WORKER_CHANNEL_BUF, WORKER_CHANNEL_MAX,
+			 err))
 		return -1;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ch.fd, &ev) != 0)
@@ -411,7 +422,7 @@ static void loop(struct wk *w)
 {
 	while (!w->stopping || (w->n_conns > 0 && channel_now_ms() < w->stop_deadline)) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(w->epfd, evs, 64, 250);
+		int n = epoll_wait(w->epfd, evs, 64, SWEEP_MS);
 
 		for (int i = 0; i < n; i++) {
 			uint64_t t = evs[i].data.u64;
@@ -459,21 +470,17 @@ int worker_run(const struct worker_opts *o)
 	w.ch.fd = -1;
 	/* a worker started by a worker upgrade is part of it from its first
 	 * instruction; one started with its master is not */
-	if (fp_setup("worker", &err) != 0)
-		wlog_err(&w, "", &err);
-	else if (o->handoff)
+	if (o->handoff)
 		fp_arm();
 	if (setup(&w, &err) != 0) {
 		wlog_err(&w, "", &err);
 		if (w.ch.fd >= 0)
-			send_failure(&w, "failed", &err);
+			send_failure(&w, WMSG_FAILED, &err);
 		status = 1;
 	} else if (FP_HIT("worker/ready") == FP_ERROR) {
 		wlog(&w, "cannot announce readiness (injected %s)", strerror(errno));
 		status = 1;
-	} else if (send_json(&w, json_pack("{s:s, s:I, s:i, s:I}", "type", "ready",
-					   "id", (json_int_t)o->id, "pid", (int)getpid(),
-					   "listeners", (json_int_t)w.n_listeners)) == 0) {
+	} else if (send_ready(&w) == 0) {
 		fp_disarm();
 		loop(&w);
 	} else {

@@ -1,21 +1,12 @@
 /* worker: one data-plane process.
  *
  * `batond worker --id N --generation G --channel FD --scm FD [--handoff]`:
- * receives its
- * listening sockets over the scm socket (scm.h), accepts TCP on all of
- * them, answers each HTTP/1.0 request with
+ * receives its listening sockets over the scm socket (scm.h), accepts TCP
+ * on all of them, answers each HTTP/1.0 request with
  *     baton worker id=N gen=G pid=P
- * and talks to its master over the channel (channel.h, JSON frames):
- *   worker -> master  {"type":"ready","id":N,"pid":P,"listeners":K}
- *                     {"type":"listeners-sent","count":K}
- *                     {"type":"listeners-failed","step":S,"errno":E,"error":M}
- *   master -> worker  {"type":"return-listeners"}: send copies of the
- *                     listeners back over the scm socket, keep accepting
- *                     {"type":"stop","mode":"soft"|"hard"}: soft stops
- *                     accepting, finishes the connections it holds
- *                     (bounded), exits 0; hard exits at once.
- * End of file on the channel means the master is gone: soft stop, so no
- * worker outlives every master.
+ * and talks to its master over the channel (worker_msg.h lists every
+ * message).  End of file on the channel means the master is gone: soft
+ * stop, so no worker outlives every master.
  * Fault points: worker/listeners-take, worker/ready (counted in a worker
  * started with --handoff, i.e. by a worker upgrade), worker/listeners-send
  * (counted while returning the listeners).

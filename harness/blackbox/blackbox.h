@@ -46,7 +46,7 @@
 #include <stdbool.h>
 
 #include "contract/contract.h"
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "lib/loadgen.h"
 #include "blackbox/target.h"
 

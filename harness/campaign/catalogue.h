@@ -8,7 +8,7 @@
 
 #include "contract/contract.h"
 #include "err.h"
-#include "failpoint.h"
+#include "failpoint_control.h"
 
 enum scenario_kind { SCEN_MASTER = 0, SCEN_MASTER_FAIL, SCEN_WORKER, SCEN_COUNT };
 

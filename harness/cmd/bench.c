@@ -38,6 +38,7 @@
 #include "lib/proc.h"
 #include "contract/scenario.h"
 #include "state.h"
+#include "json_guard.h"
 #include "state_json.h"
 #include "lib/stategen.h"
 
@@ -1526,7 +1527,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_fd_limit();
-	state_json_init();
+	json_guard_init();
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	describe_machine(&o);
 	goals = json_array();

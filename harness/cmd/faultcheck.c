@@ -7,7 +7,7 @@
 #include "blackbox/blackbox.h"
 #include "campaign/campaign.h"
 #include "lib/proc.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 static const char usage[] =
 	"usage: faultcheck [OPTIONS]\n"
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 	o.work_dir = proc_absolute(o.work_dir, work_abs, sizeof work_abs);
 	o.report_dir = proc_absolute(o.report_dir, reports_abs, sizeof reports_abs);
 	o.repro_dir = proc_absolute(o.repro_dir, repro_abs, sizeof repro_abs);
-	state_json_init();
+	json_guard_init();
 	if (bb.target && strcmp(bb.target, "reference") != 0) {
 		bb.batond = o.batond, bb.work_dir = o.work_dir;
 		bb.report_dir = o.report_dir, bb.only = o.only;

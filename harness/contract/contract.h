@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "fdutil.h"
 #include "lib/loadgen.h"
 #include "lib/notifyrec.h"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_guard.h"
 #include "state_json.h"
 
 /* --- leak accounting --- */
@@ -16,7 +17,7 @@ static long json_live;
 
 static void *count_malloc(size_t size)
 {
-	void *p = state_json_malloc(size);
+	void *p = json_guard_malloc(size);
 
 	if (p)
 		json_live++;
@@ -27,12 +28,12 @@ static void count_free(void *p)
 {
 	if (p)
 		json_live--;
-	state_json_free(p);
+	json_guard_free(p);
 }
 
 void oracle_init(void)
 {
-	state_json_init();
+	json_guard_init();
 	json_set_alloc_funcs(count_malloc, count_free);
 }
 

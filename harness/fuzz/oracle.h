@@ -10,7 +10,7 @@
  * map keys in insertion or hash order fails there.
  *
  * Leaks: jansson's allocations are counted (oracle_init installs counting
- * functions above state_json_malloc/free, so the mem/alloc point stays
+ * functions above json_guard_malloc/free, so the mem/alloc point stays
  * underneath) and every heap block by the malloc shim of fuzz/heapcount.c,
  * in the programs that link it, before and after each input.  Under ASan
  * the shim is left out and LeakSanitizer does that job.
@@ -38,7 +38,7 @@ struct oracle_report {
 typedef int (*oracle_serialize_fn)(const struct state *s, char **out,
 				   size_t *len, struct bt_err *err);
 
-/* Once per process: state_json_init plus the counting jansson allocator. */
+/* Once per process: json_guard_init plus the counting jansson allocator. */
 void oracle_init(void);
 
 /* Live jansson blocks / live heap blocks right now (0 under ASan). */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json_guard.h"
 #include "state_json.h"
 #include "lib/stategen.h"
 
@@ -398,7 +399,7 @@ int main(int argc, char **argv)
 		return argc == 2 ? 0 : 2;
 	}
 	corpus = argv[1];
-	state_json_init();
+	json_guard_init();
 	state_seeds();
 	frame_seeds();
 	manifest_seeds();

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "failpoint.h"
+#include "failpoint_control.h"
 
 #define SPEC_TEXT_MAX 256
 

@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "fdutil.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -769,7 +769,7 @@ int main(void)
 	    cmocka_unit_test(test_release_keeps_fd),
 	};
 
-	state_json_init();
+	json_guard_init();
 	/* a peer that went away must be an error, not a fatal signal */
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,8 +25,8 @@
 
 #include "channel.h"
 #include "err.h"
-#include "failpoint.h"
-#include "state_json.h"
+#include "failpoint_control.h"
+#include "json_guard.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -602,7 +602,7 @@ int main(void)
 	    cmocka_unit_test(test_errno_names),
 	};
 
-	state_json_init();
+	json_guard_init();
 	/* the environment of the run must not inject anything here */
 	unsetenv("BATON_FAULTS");
 	unsetenv("BATON_FAULT_TRACE");

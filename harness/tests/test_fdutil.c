@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "fdutil.h"
 #include "notify.h"
 #include "pidfile.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -109,6 +111,65 @@ static void test_identity(void **unused)
 	close(sv[1]);
 	assert_int_equal(fdutil_identity(sv[0], &d), -1);
 	assert_int_equal(errno, EBADF);
+}
+
+/* No alias among several fds: both sides of the upgrade ask it. */
+static int nth_fd(size_t i, const void *ctx)
+{
+	return ((const int *)ctx)[i];
+}
+
+static void nth_label(size_t i, const void *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "role %zu (fd %d)", i, ((const int *)ctx)[i]);
+}
+
+static void test_check_distinct(void **unused)
+{
+	struct bt_err err = {0};
+	int sv[2], fds[4];
+	char want[96];
+
+	(void)unused;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fds[0] = sv[0];
+	fds[1] = sv[1];
+	fds[2] = open_null(O_CLOEXEC);
+	fds[3] = fcntl(sv[1], F_DUPFD_CLOEXEC, 3);
+	assert_int_equal(fdutil_check_distinct(3, nth_fd, nth_label, fds, "t/alias", &err), 0);
+	/* two numbers, one socket: named in the order they were listed */
+	assert_int_equal(fdutil_check_distinct(4, nth_fd, nth_label, fds, "t/alias", &err), -1);
+	assert_string_equal(err.step, "t/alias");
+	assert_int_equal(err.errnum, EEXIST);
+	snprintf(want, sizeof want, "role 1 (fd %d) and role 3 (fd %d) are the same kernel object",
+		 fds[1], fds[3]);
+	assert_string_equal(err.msg, want);
+	/* a closed fd cannot be checked */
+	close(fds[3]);
+	assert_int_equal(fdutil_check_distinct(4, nth_fd, nth_label, fds, "t/alias", &err), -1);
+	assert_int_equal(err.errnum, EBADF);
+	snprintf(want, sizeof want, "cannot fstat role 3 (fd %d)", fds[3]);
+	assert_string_equal(err.msg, want);
+	close(fds[0]);
+	close(fds[1]);
+	close(fds[2]);
+}
+
+/* The deadline timer: silent before its time, readable after. */
+static void test_timerfd(void **unused)
+{
+	uint64_t expirations = 0;
+	int fd = fdutil_timerfd(50);
+
+	(void)unused;
+	assert_true(fd >= 0);
+	assert_int_equal(fdutil_get_cloexec(fd), 1);
+	assert_int_equal(read(fd, &expirations, sizeof expirations), -1);
+	assert_int_equal(errno, EAGAIN);	/* non-blocking, not yet */
+	assert_int_equal(channel_wait_fd(fd, POLLIN, channel_now_ms() + 5000, "t", NULL), 0);
+	assert_int_equal(read(fd, &expirations, sizeof expirations), sizeof expirations);
+	assert_int_equal(expirations, 1);
+	close(fd);
 }
 
 /* --- types --- */
@@ -428,6 +489,25 @@ static void test_pidfile_round_trip(void **unused)
 	tmpdir_remove(&t);
 }
 
+/* The temporary name the writer uses, and the one a path too long for it
+ * cannot have. */
+static void test_pidfile_tmp_path(void **unused)
+{
+	char buf[PIDFILE_TMP_MAX], *longpath = malloc(PATH_MAX + 1);
+	struct bt_err err = {0};
+
+	(void)unused;
+	assert_int_equal(pidfile_tmp_path("/run/baton.pid", 4194304, buf, sizeof buf, &err), 0);
+	assert_string_equal(buf, "/run/baton.pid.tmp.4194304");
+	memset(longpath, 'a', PATH_MAX);
+	longpath[PATH_MAX] = 0;
+	assert_int_equal(pidfile_tmp_path(longpath, 1, buf, sizeof buf, &err), 0);
+	assert_int_equal(pidfile_tmp_path(longpath, 1, buf, PATH_MAX, &err), -1);
+	assert_int_equal(err.errnum, ENAMETOOLONG);
+	assert_int_equal(pidfile_write(longpath, 1, NULL, &err), -1);
+	free(longpath);
+}
+
 static enum fp_kind failing_write(void)
 {
 	errno = ENOSPC;
@@ -574,12 +654,15 @@ int main(void)
 	    cmocka_unit_test(test_list_self),
 	    cmocka_unit_test(test_list_child),
 	    cmocka_unit_test(test_parse_fd),
+	    cmocka_unit_test(test_check_distinct),
+	    cmocka_unit_test(test_timerfd),
+	    cmocka_unit_test(test_pidfile_tmp_path),
 	    cmocka_unit_test(test_pidfile_round_trip),
 	    cmocka_unit_test(test_pidfile_write_fault),
 	    cmocka_unit_test(test_pidfile_rejects_garbage),
 	    cmocka_unit_test(test_notify),
 	};
 
-	state_json_init();
+	json_guard_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,7 +126,7 @@ static int failing_serialize(const struct state *s, char **out, size_t *len,
 	return err_set(err, "serialize", ENOMEM, "out of memory (on purpose)");
 }
 
-/* The must-show: the insertion-order serializer is caught. */
+/* A serializer that writes map keys in insertion order is caught. */
 static void test_noncanonical_serializer_is_caught(void **unused)
 {
 	struct oracle_report rep;

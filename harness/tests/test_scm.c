@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "channel.h"
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "fdutil.h"
 #include "scm.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -742,7 +742,7 @@ int main(void)
 	    cmocka_unit_test(test_manifest_oom),
 	};
 
-	state_json_init();
+	json_guard_init();
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,8 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "failpoint.h"
+#include "failpoint_control.h"
 #include "state.h"
+#include "json_guard.h"
 #include "state_json.h"
 #include "lib/stategen.h"
 
@@ -28,14 +29,14 @@
 /* --- a counting allocator under jansson --- */
 
 /* Live jansson blocks: every test ends with zero.  The counting functions
- * call state_json_malloc/free, so the mem/alloc fault point stays
+ * call json_guard_malloc/free, so the mem/alloc fault point stays
  * underneath. */
 static long live_blocks;
 static unsigned long alloc_calls;
 
 static void *count_malloc(size_t size)
 {
-	void *p = state_json_malloc(size);
+	void *p = json_guard_malloc(size);
 
 	alloc_calls++;
 	if (p)
@@ -47,7 +48,7 @@ static void count_free(void *p)
 {
 	if (p)
 		live_blocks--;
-	state_json_free(p);
+	json_guard_free(p);
 }
 
 static void assert_has(const char *hay, const char *needle)
@@ -1048,7 +1049,7 @@ static unsigned long count_allocs(oom_op op, const void *ctx)
 	return alloc_calls - before;
 }
 
-/* The writer allocates through state_json_malloc directly, not through
+/* The writer allocates through json_guard_malloc directly, not through
  * jansson's hooks: count the hits of the mem/alloc point itself, armed
  * with a spec that never fires. */
 static unsigned long count_codec_allocs(oom_op op, const void *ctx)
@@ -1128,7 +1129,7 @@ int main(void)
 	    cmocka_unit_test(test_oom_serialize),
 	};
 
-	state_json_init();
+	json_guard_init();
 	json_set_alloc_funcs(count_malloc, count_free);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

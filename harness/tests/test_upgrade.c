@@ -1,5 +1,5 @@
 /* test_upgrade: batond's master and worker upgrades, end to end, judged by
- * the contract checker (issue 3's test list). */
+ * the contract checker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -466,7 +466,11 @@ static void bad_main_arguments(void **state)
 		{"worker-scm-not-socket", OK_ARGS, DOC_HEAD WORKER("0", "%W", "%R") DOC_TAIL,
 		 false, false, false, false, 1, "$.workers[0].scm_fd: fd", "new/validate"},
 		{"worker-channel-is-confirm", OK_ARGS, DOC_HEAD WORKER("0", "%C", "%W") DOC_TAIL,
-		 false, false, false, false, 1, "is the confirmation socket", "new/validate"},
+		 false, false, false, false, 1,
+		 "$.workers[0].channel_fd and the confirmation socket (--fd", "new/validate"},
+		{"worker-scm-is-confirm", OK_ARGS, DOC_HEAD WORKER("0", "%W", "%C") DOC_TAIL,
+		 false, false, false, false, 1,
+		 "$.workers[0].scm_fd and the confirmation socket (--fd", "new/validate"},
 		{"two-numbers-one-socket", OK_ARGS, DOC_HEAD WORKER("0", "%A", "%B") DOC_TAIL,
 		 false, false, false, false, 1, "are the same kernel object", "new/validate"},
 		{"worker-channel-is-command-socket", OK_ARGS,
@@ -478,7 +482,7 @@ static void bad_main_arguments(void **state)
 	static const char *const heads[][2] = {
 		[12] = {"2", "%L"}, [13] = {"1", "900"}, [14] = {"1", "%C"},
 		[15] = {"1", "%L"}, [16] = {"1", "%L"}, [17] = {"1", "%L"},
-		[18] = {"1", "%L"}, [19] = {"1", "%L"},
+		[18] = {"1", "%L"}, [19] = {"1", "%L"}, [20] = {"1", "%L"},
 	};
 
 	(void)state;

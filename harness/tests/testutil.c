@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "lib/proc.h"
-#include "state_json.h"
+#include "json_guard.h"
 
 const char *tu_batond(void)
 {
@@ -96,7 +96,7 @@ int tu_setup(void)
 {
 	struct bt_err err;
 
-	state_json_init();
+	json_guard_init();
 	if (proc_become_subreaper(&err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
@@ -112,6 +112,8 @@ void tu_filter(void)
 {
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	if (getenv("TEST_SKIP") && *getenv("TEST_SKIP"))
+		cmocka_set_skip_filter(getenv("TEST_SKIP"));
 }
 
 int tu_read_text(const char *path, char *buf, size_t len)

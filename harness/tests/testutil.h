@@ -17,7 +17,8 @@ const char *tu_dir(const char *suite, const char *name);
 void tu_cleanup(const char *suite, int failures);
 /* Make this process the subreaper, init the codec; once per suite. */
 int tu_setup(void);
-/* TEST_FILTER=glob runs only the matching tests (cmocka's filter). */
+/* TEST_FILTER=glob runs only the matching tests, TEST_SKIP=glob all but
+ * the matching ones (cmocka's filters). */
 void tu_filter(void);
 /* The file PATH as text into BUF (at most LEN - 1 bytes, NUL-terminated):
  * 0, or -1 with errno when it cannot be opened. */
