@@ -1,4 +1,4 @@
-# Fuzzing (DESIGN.md, "Fuzzing"; README "Fuzzing").
+# Fuzzing (docs/design.md, "Fuzzing"; README "Fuzzing").
 #
 #   make fuzz [ENGINE=afl|libfuzzer] [FUZZ_SECONDS=60] [FUZZ_TARGETS='state spec']
 #   make fuzz-build [ENGINE=...]   build the targets only

@@ -1,4 +1,4 @@
-/* state: the model of the upgrade state, format v1 (DESIGN.md).
+/* state: the model of the upgrade state, format v1 (docs/design.md).
  *
  * A struct state is everything a master hands to its successor: the
  * configuration, the id counters, the workers (with the two fds the master

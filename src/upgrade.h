@@ -1,4 +1,4 @@
-/* upgrade: both sides of the master hot upgrade (DESIGN.md, "The upgrade").
+/* upgrade: both sides of the master hot upgrade (docs/design.md, "The upgrade").
  *
  * Old side, driven by the hub's event loop:
  *   upgrade_old_start   steps 2-10: copy the state with boot_generation+1,

@@ -1,6 +1,6 @@
 /* oracle: the checks the fuzz targets apply to what a parser accepts.
  *
- * The state oracle is the round trip of DESIGN.md ("Fuzzing"): any input
+ * The state oracle is the round trip of docs/design.md ("Fuzzing"): any input
  * that parses must survive parse -> validate -> serialize -> parse -> deep
  * equal -> serialize byte-identical, and nothing may leak.  The serializer
  * is a parameter, so a test can hand it a broken (non-canonical) one and

@@ -1,6 +1,6 @@
 /* test_oracle: the fuzz oracle can fail, and passes on valid states.
  *
- * A harness that cannot fail proves nothing (DESIGN.md, "mutants": "map
+ * A harness that cannot fail proves nothing (docs/design.md, "Self-validation": "map
  * keys serialized in hash order" must be caught by the fuzz oracle).  Here
  * the state oracle gets serializers that are wrong on purpose: one that
  * writes map keys in insertion order (Sōzu's HashMap round-trip bug), one
