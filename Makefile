@@ -23,7 +23,7 @@ LIB       := $(BUILD)/libbaton.a
 # include).  The library folders make libharness.a; cmd/ holds programs,
 # tests/ the suites, shims/ LD_PRELOAD objects, fuzz/ the fuzz targets
 # (their oracle is library code: the suites use it too).
-HLIB_DIRS := lib contract campaign blackbox bench
+HLIB_DIRS := lib contract campaign blackbox bench report
 HLIB_SRCS := $(wildcard $(HLIB_DIRS:%=harness/%/*.c)) harness/fuzz/oracle.c
 HLIB_OBJS := $(HLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HLIB      := $(BUILD)/libharness.a

@@ -337,6 +337,16 @@ static void trace_line(const char *fmt, ...)
 	close(fd);
 }
 
+/* Trace lines end with CLOCK_MONOTONIC in microseconds: one clock for
+ * every process, so a harness can put them on one time axis. */
+static long long trace_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static struct fp_entry *find_entry(const char *point)
 {
 	for (size_t i = 0; i < registry.n_entries; i++)
@@ -368,15 +378,16 @@ static int fp_fiu_cb(const char *name, int *failnum, void **failinfo,
 	if (!e)
 		return 0;
 	e->hits++;
-	trace_line("hit %d %s %s %u\n", (int)getpid(), registry.role, name, e->hits);
+	trace_line("hit %d %s %s %u %lld\n", (int)getpid(), registry.role, name, e->hits,
+		   trace_now_us());
 	if (e->spec < 0)
 		return 0;
 	s = &registry.specs[e->spec];
 	if (!(e->hits == s->nth || (s->mode == FP_PERSISTENT && e->hits > s->nth)))
 		return 0;
 	e->fired++;
-	trace_line("fire %d %s %s %u %s\n", (int)getpid(), registry.role, name,
-		   e->hits, fp_kind_name(s->kind));
+	trace_line("fire %d %s %s %u %s %lld\n", (int)getpid(), registry.role, name,
+		   e->hits, fp_kind_name(s->kind), trace_now_us());
 	if (s->kind == FP_CRASH && !registry.deciding)
 		kill(getpid(), SIGKILL);
 	if (s->kind == FP_HANG && !registry.deciding)
