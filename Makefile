@@ -52,6 +52,8 @@ help:
 	@echo "make gate       every stage above, JUnit per stage, a summary table"
 	@echo "make fuzz       every fuzz target (AFL++; ENGINE=libfuzzer; FUZZ_SECONDS=60)"
 	@echo "make bench      upgrade latency vs its floor, codec, data plane (QUICK=1)"
+	@echo "make install    baton, batond, the harness programs, man pages (PREFIX=/usr/local DESTDIR=)"
+	@echo "make deb        the Debian package (dpkg-buildpackage), into build/deb/"
 	@echo "make deps       install missing Debian packages (as root) or print the command"
 	@echo "make clean      remove build/"
 
@@ -103,6 +105,9 @@ $(BUILD)/mutants/%/build/batond: faults/mutants/%.patch $(wildcard src/*.c src/*
 tests: all $(TESTS) $(BUILD)/mutants/no-waitpid/build/batond
 
 check: deps
+	@test -r /proc/self/stat || { echo "make check: /proc is not mounted here (a chroot or" \
+	  "container?): baton observes every process through /proc; mount it first:" \
+	  "mount -t proc proc /proc" >&2; exit 2; }
 	@ci/layers && ci/layers --self-test
 	@$(MAKE) --no-print-directory tests
 	@harness/tests/run-suites $(BUILD) $(TESTS)
@@ -114,12 +119,12 @@ FAULTCHECK_ARGS = $(if $(SHARD),--shard $(SHARD)) $(if $(ONLY),--only '$(ONLY)')
 
 faultcheck: deps
 	@$(MAKE) --no-print-directory all
-	@$(BUILD)/faultcheck $(FAULTCHECK_ARGS) $(FAULTCHECK_FLAGS)
+	@$(BUILD)/baton faultcheck $(FAULTCHECK_ARGS) $(FAULTCHECK_FLAGS)
 
 repro: deps
 	@test -n "$(FAULT)" || { echo "usage: make repro FAULT='POINT@N:KIND[=ERRNO][:MODE]'" >&2; exit 2; }
 	@$(MAKE) --no-print-directory all
-	@$(BUILD)/faultcheck $(FAULTCHECK_ARGS) --repro '$(FAULT)'
+	@$(BUILD)/baton repro '$(FAULT)' $(FAULTCHECK_ARGS)
 
 gate: deps
 	@BUILD=$(BUILD) ci/gate $(STAGES)
