@@ -13,7 +13,7 @@ CFLAGS_ALL   := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL   := -ljansson -lfiu -pthread -lm $(EXTRA_LDLIBS)
 # LD_PRELOAD shims run inside other programs: never with the sanitizer or
 # coverage flags of the build (EXTRA_*), which would bring a runtime along
-SHIM_CFLAGS  := -std=gnu11 $(WARN) -O2 -g -fPIC -shared
+SHIM_CFLAGS  := -std=gnu11 $(WARN) -O2 -g -fPIC -shared -Wl,-z,relro,-z,now
 
 LIB_SRCS  := $(filter-out src/batond.c,$(wildcard src/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -34,7 +34,7 @@ TESTS     := $(TEST_SRCS:harness/tests/%.c=$(BUILD)/%)
 TESTUTIL  := $(BUILD)/obj/harness/tests/testutil.o
 PROGS     := $(patsubst harness/cmd/%.c,$(BUILD)/%,$(wildcard harness/cmd/*.c))
 
-.PHONY: all check faultcheck repro mutants memcheck sanitize coverage gate deps clean help tests
+.PHONY: all proc-mounted check faultcheck repro mutants memcheck sanitize coverage gate deps clean help tests
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/batond $(PROGS) $(BUILD)/libforkalloc.so
@@ -104,10 +104,14 @@ $(BUILD)/mutants/%/build/batond: faults/mutants/%.patch $(wildcard src/*.c src/*
 
 tests: all $(TESTS) $(BUILD)/mutants/no-waitpid/build/batond
 
-check: deps
-	@test -r /proc/self/stat || { echo "make check: /proc is not mounted here (a chroot or" \
-	  "container?): baton observes every process through /proc; mount it first:" \
-	  "mount -t proc proc /proc" >&2; exit 2; }
+# Before anything is installed or built: without /proc (a chroot, a
+# container) every suite and the campaign would fail, one assertion at a time.
+proc-mounted:
+	@test -r /proc/self/stat || { echo "make $(MAKECMDGOALS): /proc is not mounted here (a" \
+	  "chroot or container?): baton observes every process through /proc; mount it" \
+	  "first: mount -t proc proc /proc" >&2; exit 2; }
+
+check: proc-mounted deps
 	@ci/layers && ci/layers --self-test
 	@$(MAKE) --no-print-directory tests
 	@harness/tests/run-suites $(BUILD) $(TESTS)
@@ -117,11 +121,11 @@ FAULTCHECK_ARGS = $(if $(SHARD),--shard $(SHARD)) $(if $(ONLY),--only '$(ONLY)')
                   $(if $(BATOND),--batond $(BATOND)) --work $(BUILD)/cells \
                   --reports $(BUILD)/reports --repro-dir $(BUILD)/repro
 
-faultcheck: deps
+faultcheck: proc-mounted deps
 	@$(MAKE) --no-print-directory all
 	@$(BUILD)/baton faultcheck $(FAULTCHECK_ARGS) $(FAULTCHECK_FLAGS)
 
-repro: deps
+repro: proc-mounted deps
 	@test -n "$(FAULT)" || { echo "usage: make repro FAULT='POINT@N:KIND[=ERRNO][:MODE]'" >&2; exit 2; }
 	@$(MAKE) --no-print-directory all
 	@$(BUILD)/baton repro '$(FAULT)' $(FAULTCHECK_ARGS)

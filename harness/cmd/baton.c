@@ -252,8 +252,9 @@ static const char *resolve_target(const struct paths *p, const char *arg, char *
 static void campaign_args(const struct paths *p, const char *out, int argc, char **argv,
 			  struct argv_buf *a, char dirs[3][PATH_MAX], char *target)
 {
-	push(a, "--batond");
-	push(a, p->batond);
+	/* no --batond: faultcheck runs the batond beside it (installed:
+	 * lib/baton/batond -> ../../sbin/batond), and repro lines name a
+	 * daemon only when the caller chose one */
 	push(a, "--catalogue");
 	push(a, p->catalogue);
 	snprintf(dirs[0], PATH_MAX, "%s/cells", out);

@@ -197,10 +197,18 @@ static const char css[] =
 	".events td,.events th{border-bottom:1px solid #eee;padding:1px 8px;text-align:left}"
 	"tr.ev-fault td{color:#b00}";
 
-/* Failing cells only, or all: a toggle, the one piece of JS. */
+/* Two pieces of JS: a toggle that dims the passing cells, and a count of
+ * what the browser laid out (squares and timelines with a size), written
+ * into the page, which a headless browser's DOM dump shows (the browser
+ * test compares it with the report). */
 static const char js[] =
 	"function onlyFailures(on){document.querySelectorAll('a.cell').forEach(function(a){"
-	"a.style.opacity=on&&/ok-|notrun/.test(a.className)?0.15:1;});}";
+	"a.style.opacity=on&&/ok-|notrun/.test(a.className)?0.15:1;});}"
+	"function shown(sel){var n=0;document.querySelectorAll(sel).forEach(function(e){"
+	"var r=e.getBoundingClientRect();if(r.width>0&&r.height>0)n++;});return n;}"
+	"window.addEventListener('load',function(){var c=document.getElementById("
+	"'rendered');if(c)c.textContent='rendered: '+shown('a.cell')+' cells, '+"
+	"shown('svg.timeline')+' timelines';});";
 
 static void write_summary(FILE *f, const json_t *report)
 {
@@ -436,7 +444,7 @@ int report_html_write(const json_t *report, const char *path, struct bt_err *err
 		return -1;
 	fprintf(f, "<h1>baton faultcheck</h1>\n");
 	write_summary(f, report);
-	fprintf(f, "<h2>Matrix</h2>\n");
+	fprintf(f, "<h2>Matrix</h2>\n<p class=\"note\" id=\"rendered\"></p>\n");
 	write_matrix(f, report);
 	json_array_foreach(cells, i, c)
 		failed += cell_failed(c);

@@ -12,7 +12,7 @@
 
 struct rproc {
 	int pid, parent;
-	char name[48], comm[24], how[8];
+	char name[48], comm[24], how[8];	/* alive, seen, forked, trace */
 	char trace_role[16];		/* the role batond's trace gave it */
 	long long from, to;		/* 0: unknown */
 	long long first_new_hit;	/* first trace line as a new master */
@@ -170,6 +170,28 @@ static void read_trace(struct model *m, FILE *f)
 
 /* --- naming and order --- */
 
+/* A process the watcher found later than its fork: its life starts at
+ * its parent's last fork before it was seen (old/fork is hit right
+ * before the fork call), said as "forked" rather than "seen". */
+static void place_forks(struct model *m)
+{
+	for (size_t i = 0; i < m->np; i++) {
+		struct rproc *p = &m->p[i];
+		long long best = 0;
+
+		if (strcmp(p->how, "seen") != 0 || !p->parent)
+			continue;
+		for (size_t k = 0; k < m->ne; k++)
+			if (m->e[k].pid == p->parent && !strcmp(m->e[k].kind, "fork") &&
+			    m->e[k].t <= p->from && m->e[k].t > best)
+				best = m->e[k].t;
+		if (best) {
+			p->from = best;
+			snprintf(p->how, sizeof p->how, "forked");
+		}
+	}
+}
+
 static void name_procs(struct model *m)
 {
 	const struct rproc *newm = NULL;
@@ -203,10 +225,9 @@ static void name_procs(struct model *m)
 			snprintf(p->name, sizeof p->name, "%s", p->comm[0] ? p->comm : "process");
 	}
 	for (size_t i = 0; i < m->np; i++)
-		if (m->p[i].how[0] == 'a' || m->p[i].how[0] == 's')
-			continue;
-		else
+		if (!m->p[i].how[0])
 			snprintf(m->p[i].how, sizeof m->p[i].how, "trace");
+	place_forks(m);
 }
 
 static int proc_rank(const struct model *m, const struct rproc *p)

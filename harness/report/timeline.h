@@ -10,10 +10,12 @@
  *   {"t0_us": N,                 time zero: the first event
  *    "span_ms": F,
  *    "tracks": [{"id": "p123", "pid": 123, "name": "old master",
- *                "from_ms": F, "to_ms": F|null, "how": "alive|seen|trace"}],
+ *                "from_ms": F, "to_ms": F|null, "how": "alive|seen|forked|trace"}],
  *    "events": [{"ms": F, "track": "p123", "kind": K, "label": "..."}],
  *    "hits": N}                  allocator and libc hits left out of events
- * Tracks: one per process (old master, child, new master, workers), then
+ * Tracks: one per process (old master, child, new master, workers; a
+ * process found after its fork starts at its parent's last fork, "how":
+ * "forked"), then
  * "harness" (request, answer), "pidfile", "load".  Event kinds: fork,
  * exec, fault, point, confirm, pidfile, notify, exit, spawn, request,
  * answer, load.

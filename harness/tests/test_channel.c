@@ -27,6 +27,7 @@
 #include "failpoint.h"
 #include "fdutil.h"
 #include "state_json.h"
+#include "tests/testutil.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -772,5 +773,7 @@ int main(void)
 	state_json_init();
 	/* a peer that went away must be an error, not a fatal signal */
 	signal(SIGPIPE, SIG_IGN);
+	if (tu_need_proc())
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@
 #include "notify.h"
 #include "pidfile.h"
 #include "state_json.h"
+#include "tests/testutil.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -581,5 +582,7 @@ int main(void)
 	};
 
 	state_json_init();
+	if (tu_need_proc())
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
