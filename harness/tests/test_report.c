@@ -249,7 +249,12 @@ static void failing_cell_in_html(void **state)
 	/* trace.json beside the cell's artifacts */
 	tj = json_load_file(json_string_value(json_object_get(cell, "trace_json")), 0, NULL);
 	assert_non_null(tj);
-	assert_non_null(strstr(json_dumps(tj, JSON_COMPACT), "\"thread_name\""));
+	{
+		char *text = json_dumps(tj, JSON_COMPACT);
+
+		assert_non_null(strstr(text, "\"thread_name\""));
+		free(text);
+	}
 	json_decref(tj);
 	/* the page */
 	snprintf(path, sizeof path, "%s/reports/faultcheck.html", dir);
