@@ -136,7 +136,8 @@ static void trace_hit(struct model *m, long long t, int pid, const char *role,
 		m->hits++;
 		return;
 	}
-	if (!strcmp(point, "old/fork"))
+	/* both are hit right before the fork call */
+	if (!strcmp(point, "old/fork") || !strcmp(point, "worker/spawn"))
 		kind = "fork";
 	else if (strstr(point, "confirm"))
 		kind = "confirm";
@@ -215,7 +216,10 @@ static void name_procs(struct model *m)
 
 		if (p->name[0])
 			continue;
-		if (m->old_master && p->parent == m->old_master)
+		if (m->old_master && p->parent == m->old_master &&
+		    !strcmp(p->trace_role, "worker"))
+			snprintf(p->name, sizeof p->name, "new worker");
+		else if (m->old_master && p->parent == m->old_master)
 			snprintf(p->name, sizeof p->name, "child (%s)", p->comm[0] ? p->comm : "?");
 		else if (newm && p->parent == newm->pid)
 			snprintf(p->name, sizeof p->name, "new master's child");
@@ -234,7 +238,7 @@ static int proc_rank(const struct model *m, const struct rproc *p)
 {
 	if (p->pid == m->old_master)
 		return 0;
-	if (!strncmp(p->name, "child", 5) || !strcmp(p->name, "new master"))
+	if (!strncmp(p->name, "child", 5) || !strncmp(p->name, "new ", 4))
 		return 1;
 	if (!strncmp(p->name, "worker", 6))
 		return 2;

@@ -115,14 +115,16 @@ static void timeline_from_files(void **state)
 	      "1000030 100 pidfile 100\n1000100 0 request {\"command\":\"upgrade-main\"}\n"
 	      "1000250 200 seen parent 100 comm batond\n1000400 200 exit \n"
 	      "1000500 0 answer new/args\n1000120 100 notify RELOADING=1|MONOTONIC_USEC=1\n"
-	      "1000450 0 load reset: connection reset by peer\n", f);
+	      "1000450 0 load reset: connection reset by peer\n"
+	      "1000600 300 seen parent 100 comm batond\n", f);
 	fclose(f);
 	snprintf(path, sizeof path, "%s/trace", dir);
 	f = fopen(path, "we");
 	assert_non_null(f);
 	fputs("hit 100 old old/fork 1 1000200\nhit 100 old libc/mm/malloc 7 1000201\n"
 	      "hit 200 new new/args 1 1000300\nfire 200 new new/args 1 error 1000301\n"
-	      "hit 100 old old/confirm-read 1 1000350\nhit 100 old garbage\n", f);
+	      "hit 100 old old/confirm-read 1 1000350\nhit 100 old garbage\n"
+	      "hit 100 old worker/spawn 1 1000550\nhit 300 worker worker/ready 1 1000650\n", f);
 	fclose(f);
 	m = tlr_build(dir, &err);
 	assert_non_null(m);
@@ -138,6 +140,8 @@ static void timeline_from_files(void **state)
 	assert_non_null(e);
 	assert_true(json_real_value(json_object_get(e, "ms")) == 0.3);
 	assert_non_null(event_of(m, "fork", "p100"));
+	/* a worker the old master spawned, seen after the spawn */
+	assert_string_equal(track_name(m, "p300"), "new worker");
 	assert_non_null(event_of(m, "fault", "p200"));
 	assert_non_null(event_of(m, "exit", "p200"));
 	assert_non_null(event_of(m, "confirm", "p100"));
@@ -149,7 +153,7 @@ static void timeline_from_files(void **state)
 	assert_int_equal(json_integer_value(json_object_get(m, "hits")), 1);
 	assert_null(event_of(m, "point", "p100"));
 	/* time zero is the first event; the span reaches the last */
-	assert_true(json_real_value(json_object_get(m, "span_ms")) == 0.5);
+	assert_true(json_real_value(json_object_get(m, "span_ms")) == 0.65);
 	json_decref(m);
 	assert_int_equal(tlr_write_trace(dir, "t", &err), 0);
 	snprintf(path, sizeof path, "%s/trace.json", dir);
