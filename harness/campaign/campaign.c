@@ -368,7 +368,9 @@ static void make_cells(struct campaign *c)
 					continue;
 				if (add_cell(c, row, n, m ? FP_PERSISTENT : FP_TRANSIENT))
 					return;
-				/* --only and --shard select; the ids stay global */
+				/* --only and --shard select; the ids stay global, so
+				 * the shards of one campaign merge (baton report merge) */
+				c->cells[before].id = (int)index;
 				if ((c->o->only &&
 				     fnmatch(c->o->only, c->cells[before].text, 0) != 0) ||
 				    (int)(index++ % (size_t)c->o->shard_n) != c->o->shard_i - 1)

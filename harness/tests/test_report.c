@@ -11,7 +11,7 @@
  *   the report (skipped, and said, when Chromium is not installed; the
  *   screenshot stays in BUILD/reports/browser/);
  * - report merge: shards become one report; a missing or repeated shard
- *   fails it;
+ *   fails it; two real shards of one campaign merge without an id twice;
  * - exit codes of every subcommand, and make install into a directory:
  *   the installed baton finds its pieces there and runs a cell from
  *   outside the tree. */
@@ -431,6 +431,45 @@ static void merge_shards(void **state)
 	assert_int_equal(run(cmd), 2);
 }
 
+/* Two real shards of one campaign merge into the whole: the cell ids are
+ * global (a shard's ids used to restart at 0, so two shards' cells
+ * collided in the merge). */
+static void merge_real_shards(void **state)
+{
+	const char *dir = tu_dir(SUITE, "shards");
+	char cmd[2048], extra[128], path[700];
+	json_t *m, *c;
+	size_t i;
+
+	(void)state;
+	for (int k = 1; k <= 2; k++) {
+		char out_dir[600];
+
+		snprintf(out_dir, sizeof out_dir, "%s/s%d", dir, k);
+		snprintf(extra, sizeof extra, "--only 'child/exec@1:error=E*' --shard %d/2", k);
+		faultcheck_cmd(cmd, sizeof cmd, tu_batond(), out_dir, extra);
+		assert_int_equal(run(cmd), 0);
+	}
+	snprintf(cmd, sizeof cmd, "'%s' report merge -o '%s/m' '%s/s1/reports/faultcheck.json' "
+		 "'%s/s2/reports/faultcheck.json' 2>&1", baton, dir, dir, dir);
+	if (run(cmd) != 0)
+		fprintf(stderr, "%s\n", out);
+	assert_int_equal(run(cmd), 0);
+	snprintf(path, sizeof path, "%s/m/faultcheck.json", dir);
+	m = json_load_file(path, 0, NULL);
+	assert_non_null(m);
+	/* ENOENT, EACCES, ENOEXEC x transient, persistent */
+	assert_int_equal(json_array_size(json_object_get(m, "cells")), 6);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(m, "summary"),
+							 "errors")), 0);
+	json_array_foreach(json_object_get(m, "cells"), i, c)
+		if (i > 0)
+			assert_true(json_integer_value(json_object_get(c, "id")) >
+				    json_integer_value(json_object_get(
+					    json_array_get(json_object_get(m, "cells"), i - 1), "id")));
+	json_decref(m);
+}
+
 /* --- exit codes and the installed layout --- */
 
 static void exit_codes(void **state)
@@ -519,6 +558,7 @@ int main(void)
 		cmocka_unit_test(passing_cell_has_no_timeline),
 		cmocka_unit_test(browser_renders_matrix),
 		cmocka_unit_test(merge_shards),
+		cmocka_unit_test(merge_real_shards),
 		cmocka_unit_test(exit_codes),
 		cmocka_unit_test(installed_outside_the_tree),
 	};
