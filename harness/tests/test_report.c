@@ -55,6 +55,16 @@ static int run(const char *cmd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* run, and show what it said when it failed */
+static int run_said(const char *cmd)
+{
+	int rc = run(cmd);
+
+	if (rc != 0)
+		fprintf(stderr, "%s: exit %d\n%s\n", cmd, rc, out);
+	return rc;
+}
+
 static char *slurp(const char *path)
 {
 	static char buf[4 << 20];
@@ -286,9 +296,7 @@ static void passing_cell_has_no_timeline(void **state)
 
 	(void)state;
 	faultcheck_cmd(cmd, sizeof cmd, tu_batond(), dir, "--only '" CELL "'");
-	if (run(cmd) != 0)
-		fprintf(stderr, "%s\n", out);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(run_said(cmd), 0);
 	snprintf(path, sizeof path, "%s/reports/faultcheck.html", dir);
 	html = slurp(path);
 	assert_int_equal(count(html, "<a class=\"cell ok-rb\""), 1);
@@ -452,9 +460,7 @@ static void merge_real_shards(void **state)
 	}
 	snprintf(cmd, sizeof cmd, "'%s' report merge -o '%s/m' '%s/s1/reports/faultcheck.json' "
 		 "'%s/s2/reports/faultcheck.json' 2>&1", baton, dir, dir, dir);
-	if (run(cmd) != 0)
-		fprintf(stderr, "%s\n", out);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(run_said(cmd), 0);
 	snprintf(path, sizeof path, "%s/m/faultcheck.json", dir);
 	m = json_load_file(path, 0, NULL);
 	assert_non_null(m);
@@ -522,9 +528,7 @@ static void installed_outside_the_tree(void **state)
 	(void)state;
 	snprintf(cmd, sizeof cmd, "cd '%s' && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s "
 		 "install BUILD='%s' PREFIX=/usr DESTDIR='%s/root' 2>&1", top, build, dir);
-	if (run(cmd) != 0)
-		fprintf(stderr, "%s\n", out);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(run_said(cmd), 0);
 	snprintf(cmd, sizeof cmd, "cd / && '%s/root/usr/bin/baton' version", dir);
 	assert_int_equal(run(cmd), 0);
 	assert_non_null(strstr(out, "layout:    installed"));
@@ -535,9 +539,7 @@ static void installed_outside_the_tree(void **state)
 	/* one cell, run from a directory that is no source tree */
 	snprintf(cmd, sizeof cmd, "cd '%s' && '%s/root/usr/bin/baton' faultcheck --jobs 1 "
 		 "--only '" CELL "' 2>&1", dir, dir);
-	if (run(cmd) != 0)
-		fprintf(stderr, "%s\n", out);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(run_said(cmd), 0);
 	snprintf(path, sizeof path, "%s/baton-out/reports/faultcheck.json", dir);
 	r = json_load_file(path, 0, NULL);
 	assert_non_null(r);
