@@ -45,11 +45,13 @@ install: all
 	install -m 644 docs/man/baton.1 $(I)/share/man/man1/baton.1
 	install -m 644 docs/man/baton-target.5 $(I)/share/man/man5/baton-target.5
 	install -m 644 docs/man/batond.8 $(I)/share/man/man8/batond.8
+	$(if $(wildcard docs/baton-target.5.md),install -D -m 644 docs/baton-target.5.md \
+	  $(I)/share/doc/baton/baton-target.5.md)
 
 uninstall:
 	rm -f $(I)/bin/baton $(I)/sbin/batond $(I)/share/man/man1/baton.1 \
 	  $(I)/share/man/man5/baton-target.5 $(I)/share/man/man8/batond.8
-	rm -rf $(I)/lib/baton $(I)/share/baton
+	rm -rf $(I)/lib/baton $(I)/share/baton $(I)/share/doc/baton/baton-target.5.md
 
 deb:
 	@ci/install-deps package
