@@ -186,7 +186,7 @@ static const char css[] =
 	"pre{background:#f4f4f4;padding:6px;white-space:pre-wrap}"
 	"svg.timeline{background:#fff;border:1px solid #ddd;font:11px sans-serif}"
 	".tick{stroke:#eee}.axis{fill:#888;font-size:10px}.tname{fill:#222}"
-	".life{fill:#90caf9}.life.open{fill:#cfe3f7}.rail{stroke:#ccc;stroke-dasharray:3 3}"
+	".flight{fill:#b2dfdb}.life{fill:#90caf9}.life.open{fill:#cfe3f7}.rail{stroke:#ccc;stroke-dasharray:3 3}"
 	".elabel{fill:#444;font-size:10px}.ev circle{stroke:#fff;stroke-width:1}"
 	".ev-fork circle{fill:#1565c0}.ev-exec circle{fill:#283593}"
 	".ev-fault circle{fill:#d50000}.ev-confirm circle{fill:#2e7d32}"

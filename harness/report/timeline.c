@@ -379,6 +379,26 @@ static int track_tid(const json_t *tracks, const char *id)
 	return 0;
 }
 
+/* The upgrade in flight: from the request to its answer, in ms; -1 when
+ * either is missing. */
+static int flight(const json_t *model, double *from, double *to)
+{
+	size_t i;
+	json_t *e;
+
+	*from = *to = -1;
+	json_array_foreach(json_object_get(model, "events"), i, e) {
+		const char *kind = json_string_value(json_object_get(e, "kind"));
+		double ms = json_real_value(json_object_get(e, "ms"));
+
+		if (!strcmp(kind, "request") && *from < 0)
+			*from = ms;
+		else if (!strcmp(kind, "answer") && *from >= 0 && *to < 0)
+			*to = ms;
+	}
+	return *from >= 0 && *to >= *from ? 0 : -1;
+}
+
 json_t *tlr_trace_json(const json_t *model, const char *title)
 {
 	json_t *out = json_array(), *tracks = json_object_get(model, "tracks"), *t, *e;
@@ -413,6 +433,16 @@ json_t *tlr_trace_json(const json_t *model, const char *title)
 				"process", "ph", "X", "pid", 1, "tid", (int)i + 1, "ts",
 				from * 1000, "dur",
 				((json_is_real(to) ? json_real_value(to) : span) - from) * 1000));
+	}
+	{
+		double from, to;
+
+		if (flight(model, &from, &to) == 0)
+			json_array_append_new(out, json_pack(
+				"{s:s, s:s, s:s, s:i, s:i, s:f, s:f}", "name", "upgrade in flight",
+				"cat", "harness", "ph", "X", "pid", 1, "tid",
+				track_tid(tracks, "harness"), "ts", from * 1000, "dur",
+				(to - from) * 1000));
 	}
 	json_array_foreach(json_object_get(model, "events"), i, e) {
 		const char *label = json_string_value(json_object_get(e, "label"));
@@ -544,6 +574,12 @@ void tlr_svg(FILE *f, const json_t *model)
 		else
 			fprintf(f, "<line class=\"rail\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
 				SVG_LABEL, y, SVG_W - 30, y);
+		if (!strcmp(json_string_value(json_object_get(t, "id")), "harness") &&
+		    flight(model, &from, &end) == 0)
+			fprintf(f, "<rect class=\"flight\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" "
+				   "height=\"6\"><title>upgrade in flight: %.3f ms</title></rect>",
+				x_of(from, span), y - 3, x_of(end, span) - x_of(from, span) + 1,
+				end - from);
 		fprintf(f, "</g>\n");
 	}
 	json_array_foreach(json_object_get(model, "events"), i, e) {

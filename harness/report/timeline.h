@@ -22,7 +22,8 @@
  *
  * tlr_trace_json turns a model into Chrome trace-event JSON (trace.json,
  * for Perfetto and chrome://tracing: one thread a track, every event an
- * instant, every process a complete slice over its life).  tlr_svg
+ * instant, every process a complete slice over its life, the upgrade in
+ * flight, request to answer, a slice on the harness track).  tlr_svg
  * writes the model as one inline SVG element followed by a table of its
  * events. */
 #ifndef BATON_HARNESS_REPORT_TIMELINE_H

@@ -267,6 +267,7 @@ static void failing_cell_in_html(void **state)
 		char *text = json_dumps(tj, JSON_COMPACT);
 
 		assert_non_null(strstr(text, "\"thread_name\""));
+		assert_non_null(strstr(text, "\"upgrade in flight\""));
 		free(text);
 	}
 	json_decref(tj);
