@@ -112,20 +112,33 @@ static size_t key_index(struct keys *k, const char *key)
 	return k->n++;
 }
 
-/* transient before persistent, for one kind */
+/* Columns grouped by kind (in first-seen order), transient before
+ * persistent within a kind: the header spans a kind over its modes. */
 static void sort_cols(struct keys *k)
 {
-	for (size_t i = 0; i + 1 < k->n; i++) {
-		char *a = k->v[i], *b = k->v[i + 1], tmp[128];
-		size_t ka = strcspn(a, "\t"), kb = strcspn(b, "\t");
+	char (*v)[128] = calloc(k->n + 1, sizeof *v);
+	size_t n = 0;
 
-		if (ka == kb && !strncmp(a, b, ka) && strstr(a, "persistent") &&
-		    strstr(b, "transient")) {
-			memcpy(tmp, a, sizeof tmp);
-			memcpy(a, b, sizeof tmp);
-			memcpy(b, tmp, sizeof tmp);
-		}
+	if (!v)
+		return;
+	for (size_t i = 0; i < k->n; i++) {
+		size_t len = strcspn(k->v[i], "\t");
+		bool done = false;
+
+		for (size_t j = 0; j < n && !done; j++)
+			done = strlen(v[j]) > len && v[j][len] == '\t' && !strncmp(v[j], k->v[i], len);
+		if (done)
+			continue;
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t j = i; j < k->n; j++)
+				if (strlen(k->v[j]) > len && k->v[j][len] == '\t' &&
+				    !strncmp(k->v[j], k->v[i], len) &&
+				    !strcmp(k->v[j] + len + 1, pass ? "persistent" : "transient"))
+					memcpy(v[n++], k->v[j], sizeof v[0]);
 	}
+	if (n == k->n)
+		memcpy(k->v, v, n * sizeof v[0]);
+	free(v);
 }
 
 /* --- links relative to the page --- */
@@ -174,7 +187,7 @@ static const char css[] =
 	"table.matrix{border-collapse:collapse}"
 	".matrix th,.matrix td{border:1px solid #ddd;padding:2px 4px;vertical-align:top}"
 	".matrix th{font-weight:normal;font-size:12px;background:#f6f6f6}"
-	".matrix td.pt{white-space:nowrap;font-family:monospace}"
+	".matrix td.pt{white-space:nowrap;font-family:monospace}.matrix td.ns{min-width:64px}"
 	"a.cell{display:inline-block;min-width:16px;height:16px;margin:1px;font-size:9px;"
 	"line-height:16px;text-align:center;color:#fff;text-decoration:none;border-radius:2px}"
 	".ok-rb{background:#2e7d32}.ok-up{background:#00897b}.fail{background:#c62828}"
@@ -274,11 +287,23 @@ static void write_matrix(FILE *f, const json_t *report)
 		   " the number in a square is N, the hit that fails &nbsp; "
 		   "<label><input type=\"checkbox\" onchange=\"onlyFailures(this.checked)\"> "
 		   "dim the passing cells</label></p>\n");
-	fprintf(f, "<table class=\"matrix\"><tr><th>point</th><th>process</th><th>scenario</th>");
+	/* two header rows: the kind over its modes */
+	fprintf(f, "<table class=\"matrix\"><tr><th rowspan=\"2\">point</th>"
+		   "<th rowspan=\"2\">process</th><th rowspan=\"2\">scenario</th>");
+	for (size_t k = 0, span; k < cols.n; k += span) {
+		size_t len = strcspn(cols.v[k], "\t");
+
+		for (span = 1; k + span < cols.n && !strncmp(cols.v[k + span], cols.v[k], len) &&
+			       cols.v[k + span][len] == '\t'; span++)
+			;
+		fprintf(f, "<th colspan=\"%zu\">%.*s</th>", span, (int)len, cols.v[k]);
+	}
+	fprintf(f, "</tr>\n<tr>");
 	for (size_t k = 0; k < cols.n; k++) {
-		fprintf(f, "<th>");
-		tlr_html_escape(f, cols.v[k]);
-		fprintf(f, "</th>");
+		const char *mode = cols.v[k] + strcspn(cols.v[k], "\t");
+
+		fprintf(f, "<th title=\"%s\">%s</th>", *mode ? mode + 1 : "",
+			!strcmp(mode, "\tpersistent") ? "pers." : "trans.");
 	}
 	fprintf(f, "</tr>\n");
 	for (size_t r = 0; r < rows.n; r++) {
@@ -293,7 +318,7 @@ static void write_matrix(FILE *f, const json_t *report)
 				fputc(*p, f);
 		fprintf(f, "</td>");
 		for (size_t k = 0; k < cols.n; k++) {
-			fprintf(f, "<td>");
+			fprintf(f, "<td class=\"ns\">");
 			json_array_foreach(cells, i, c) {
 				if (ri[i] != r || ci[i] != k)
 					continue;
