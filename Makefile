@@ -18,7 +18,7 @@ CFLAGS_ALL   := -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL   := -ljansson $(FP_LDLIBS) -pthread -lm $(EXTRA_LDLIBS)
 # LD_PRELOAD shims run inside other programs: never with the sanitizer or
 # coverage flags of the build (EXTRA_*), which would bring a runtime along
-SHIM_CFLAGS  := -std=gnu11 $(WARN) -O2 -g -fPIC -shared
+SHIM_CFLAGS  := -std=gnu11 $(WARN) -O2 -g -fPIC -shared -Wl,-z,relro,-z,now
 
 LIB_SRCS  := $(filter-out src/batond.c $(if $(filter off,$(FP)),src/failpoint.c),\
                          $(wildcard src/*.c))
@@ -29,7 +29,7 @@ LIB       := $(BUILD)/libbaton.a
 # include).  The library folders make libharness.a; cmd/ holds programs,
 # tests/ the suites, shims/ LD_PRELOAD objects, fuzz/ the fuzz targets
 # (their oracle is library code: the suites use it too).
-HLIB_DIRS := lib contract campaign blackbox bench
+HLIB_DIRS := lib contract campaign blackbox bench report
 HLIB_SRCS := $(wildcard $(HLIB_DIRS:%=harness/%/*.c)) harness/fuzz/oracle.c
 HLIB_OBJS := $(HLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HLIB      := $(BUILD)/libharness.a
@@ -40,7 +40,7 @@ TESTS     := $(TEST_SRCS:harness/tests/%.c=$(BUILD)/%)
 TESTUTIL  := $(BUILD)/obj/harness/tests/testutil.o
 PROGS     := $(patsubst harness/cmd/%.c,$(BUILD)/%,$(wildcard harness/cmd/*.c))
 
-.PHONY: all check faultcheck repro mutants memcheck sanitize coverage gate deps clean help tests nofault
+.PHONY: all proc-mounted check faultcheck repro mutants memcheck sanitize coverage gate deps clean help tests nofault
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/batond $(PROGS) $(BUILD)/libforkalloc.so
@@ -59,6 +59,8 @@ help:
 	@echo "make gate       every stage above, JUnit per stage, a summary table"
 	@echo "make fuzz       every fuzz target (AFL++; ENGINE=libfuzzer; FUZZ_SECONDS=60)"
 	@echo "make bench      upgrade latency vs its floor, codec, data plane (QUICK=1)"
+	@echo "make install    baton, batond, the harness programs, man pages (PREFIX=/usr/local DESTDIR=)"
+	@echo "make deb        the Debian package (dpkg-buildpackage), into build/deb/"
 	@echo "make deps       install missing Debian packages (as root) or print the command"
 	@echo "make clean      remove build/"
 
@@ -109,7 +111,14 @@ $(BUILD)/mutants/%/build/batond: faults/mutants/%.patch $(wildcard src/*.c src/*
 
 tests: all $(TESTS) $(BUILD)/mutants/no-waitpid/build/batond
 
-check: deps
+# Before anything is installed or built: without /proc (a chroot, a
+# container) every suite and the campaign would fail, one assertion at a time.
+proc-mounted:
+	@test -r /proc/self/stat || { echo "make $(MAKECMDGOALS): /proc is not mounted here (a" \
+	  "chroot or container?): baton observes every process through /proc; mount it" \
+	  "first: mount -t proc proc /proc" >&2; exit 2; }
+
+check: proc-mounted deps
 	@ci/layers && ci/layers --self-test
 	@$(MAKE) --no-print-directory tests
 	@harness/tests/run-suites $(BUILD) $(TESTS)
@@ -119,14 +128,14 @@ FAULTCHECK_ARGS = $(if $(SHARD),--shard $(SHARD)) $(if $(ONLY),--only '$(ONLY)')
                   $(if $(BATOND),--batond $(BATOND)) --work $(BUILD)/cells \
                   --reports $(BUILD)/reports --repro-dir $(BUILD)/repro
 
-faultcheck: deps
+faultcheck: proc-mounted deps
 	@$(MAKE) --no-print-directory all
-	@$(BUILD)/faultcheck $(FAULTCHECK_ARGS) $(FAULTCHECK_FLAGS)
+	@$(BUILD)/baton faultcheck $(FAULTCHECK_ARGS) $(FAULTCHECK_FLAGS)
 
-repro: deps
+repro: proc-mounted deps
 	@test -n "$(FAULT)" || { echo "usage: make repro FAULT='POINT@N:KIND[=ERRNO][:MODE]'" >&2; exit 2; }
 	@$(MAKE) --no-print-directory all
-	@$(BUILD)/faultcheck $(FAULTCHECK_ARGS) --repro '$(FAULT)'
+	@$(BUILD)/baton repro '$(FAULT)' $(FAULTCHECK_ARGS)
 
 gate: deps
 	@BUILD=$(BUILD) ci/gate $(STAGES)

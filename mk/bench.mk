@@ -32,7 +32,7 @@ bench: deps
 	else \
 	  echo "bench: no fuzz toolchain ($(AFL_CC), $(FUZZ_CLANG); make fuzz installs it): no fuzz figures" >&2; \
 	fi
-	@$(BUILD)/bench --reports $(BUILD)/reports --work $(BUILD)/bench-run \
+	@$(BUILD)/baton bench --reports $(BUILD)/reports --work $(BUILD)/bench-run \
 	  --fuzz-bin-dir $(FUZZ_OUT) $(BENCH_QUICK) $(BENCH_FLAGS)
 	@ci/bench-plot $(BUILD)/reports || echo "bench: no plots (ci/bench-plot failed)" >&2
 	@echo "bench: $(BUILD)/reports/bench.md, bench.json, bench-*.png"

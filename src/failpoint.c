@@ -339,6 +339,16 @@ static void trace_line(const char *fmt, ...)
 	close(fd);
 }
 
+/* Trace lines end with CLOCK_MONOTONIC in microseconds: one clock for
+ * every process, so a harness can put them on one time axis. */
+static long long trace_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static struct fp_entry *find_entry(const char *point)
 {
 	for (size_t i = 0; i < registry.n_entries; i++)
@@ -367,8 +377,8 @@ FP_BREAKPOINT_ATTR void fp_fired_breakpoint(const char *point, unsigned n,
 					    enum fp_kind kind)
 {
 	__asm__ volatile("" : : "r"(point), "r"(n), "r"(kind) : "memory");
-	trace_line("fire %d %s %s %u %s\n", (int)getpid(), registry.role, point, n,
-		   fp_kind_name(kind));
+	trace_line("fire %d %s %s %u %s %lld\n", (int)getpid(), registry.role, point, n,
+		   fp_kind_name(kind), trace_now_us());
 }
 
 /* libfiu's external callback: counts hits, decides, and carries out the
@@ -386,7 +396,8 @@ static int fp_fiu_cb(const char *name, int *failnum, void **failinfo,
 	if (!e)
 		return 0;
 	e->hits++;
-	trace_line("hit %d %s %s %u\n", (int)getpid(), registry.role, name, e->hits);
+	trace_line("hit %d %s %s %u %lld\n", (int)getpid(), registry.role, name, e->hits,
+		   trace_now_us());
 	if (e->spec < 0)
 		return 0;
 	s = &registry.specs[e->spec];

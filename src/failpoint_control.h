@@ -20,8 +20,9 @@
  * Environment, read by fp_setup:
  *   BATON_FAULTS       comma-separated specs
  *   BATON_FAULT_TRACE  path of a file that receives one line per hit and
- *                      per injected fault: "hit PID ROLE POINT N" and
- *                      "fire PID ROLE POINT N KIND"
+ *                      per injected fault: "hit PID ROLE POINT N T" and
+ *                      "fire PID ROLE POINT N KIND T", T the time of the
+ *                      hit (CLOCK_MONOTONIC, microseconds)
  *   BATON_HANG_SECONDS how long hang sleeps (default 3600)
  *
  * Every fault that fires goes through fp_fired_breakpoint, a function that

@@ -368,7 +368,9 @@ static void make_cells(struct campaign *c)
 					continue;
 				if (add_cell(c, row, n, m ? FP_PERSISTENT : FP_TRANSIENT))
 					return;
-				/* --only and --shard select; the ids stay global */
+				/* --only and --shard select; the ids stay global, so
+				 * the shards of one campaign merge (baton report merge) */
+				c->cells[before].id = (int)index;
 				if ((c->o->only &&
 				     fnmatch(c->o->only, c->cells[before].text, 0) != 0) ||
 				    (int)(index++ % (size_t)c->o->shard_n) != c->o->shard_i - 1)
@@ -486,8 +488,11 @@ static void progress(const struct campaign *c, size_t done, size_t total,
 
 	if (!tty && !final && done % 50 != 0)
 		return;
-	fprintf(stderr, "%s[%4zu/%zu] %5.1f cells/s  %zu failed  %4.1fs%s",
-		tty ? "\r" : "", done, total, rate, failed, ms / 1000.0,
+	/* the rate so far, applied to the cells left: a guess, said as one */
+	double eta = rate > 0 && done < total ? (total - done) / rate : 0;
+
+	fprintf(stderr, "%s[%4zu/%zu] %5.1f cells/s  %zu failed  %4.1fs  ETA %3.0fs%s",
+		tty ? "\r" : "", done, total, rate, failed, ms / 1000.0, eta,
 		tty && !final ? "" : "\n");
 }
 
@@ -585,14 +590,19 @@ static const char *verdict(const struct cell *c)
 static void repro_line(const struct campaign_opts *o, const struct cell *c,
 		       char *buf, size_t len)
 {
-	snprintf(buf, len, "make repro FAULT='%s'%s%s", c->text,
-		 o->batond_given ? " BATOND=" : "", o->batond_given ? o->batond : "");
+	if (o->repro_cmd)
+		snprintf(buf, len, "%s '%s'%s%s", o->repro_cmd, c->text,
+			 o->batond_given ? " --batond " : "",
+			 o->batond_given ? o->batond : "");
+	else
+		snprintf(buf, len, "make repro FAULT='%s'%s%s", c->text,
+			 o->batond_given ? " BATOND=" : "", o->batond_given ? o->batond : "");
 }
 
 static json_t *cell_json(const struct campaign_opts *o, const struct cell *c)
 {
-	json_t *vs = json_array();
-	char repro[256];
+	json_t *vs = json_array(), *j;
+	char repro[256], dir[600];
 
 	for (size_t i = 0; i < c->n_v; i++)
 		json_array_append_new(vs, json_pack("{s:s, s:s}", "clause", c->v[i].clause,
@@ -601,7 +611,8 @@ static json_t *cell_json(const struct campaign_opts *o, const struct cell *c)
 		json_array_append_new(vs, json_pack("{s:s, s:s}", "clause", "-", "reason",
 						    c->problem));
 	repro_line(o, c, repro, sizeof repro);
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:b, "
+	cell_dir(o, c, dir, sizeof dir);
+	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:b, "
 			 "s:s, s:o, s:I, s:s, s:i, s:i}",
 			 "id", c->id, "spec", c->text, "point", c->spec.point, "process",
 			 c->row->process, "scenario", scenario_name(c->row->scenario),
@@ -613,6 +624,9 @@ static json_t *cell_json(const struct campaign_opts *o, const struct cell *c)
 			 "fired", c->fired, "verdict", verdict(c), "violations", vs,
 			 "wall_ms", (json_int_t)c->wall_ms, "repro", repro,
 			 "runs", c->runs, "failed_runs", c->failures);
+	/* where its batond.log, trace and events are (the HTML report links them) */
+	json_object_set_new(j, "artifacts", json_string(dir));
+	return j;
 }
 
 static void write_json(struct campaign *c, long long wall, size_t failed)
@@ -893,6 +907,15 @@ static void write_fds(const char *dir, const char *name, const struct observatio
 	fclose(f);
 }
 
+void campaign_repro_dir(const struct campaign_opts *o, const char *spec,
+			char *dir, size_t len)
+{
+	snprintf(dir, len, "%s/", o->repro_dir);
+	for (const char *p = spec; *p && strlen(dir) < len - 2; p++)
+		dir[strlen(dir) + 1] = 0, dir[strlen(dir)] = (*p == '/' || *p == ':' ||
+							      *p == '=' || *p == '@') ? '_' : *p;
+}
+
 static enum scenario_kind guess_scenario(const char *point)
 {
 	return strncmp(point, "worker/", 7) == 0 ? SCEN_WORKER : SCEN_MASTER;
@@ -928,10 +951,7 @@ int campaign_repro(const struct campaign_opts *o, const char *spec_text)
 		adhoc.expect = EXPECT_ANY;
 		row = &adhoc;
 	}
-	snprintf(dir, sizeof dir, "%s/", o->repro_dir);
-	for (const char *p = spec_text; *p && strlen(dir) < sizeof dir - 2; p++)
-		dir[strlen(dir) + 1] = 0, dir[strlen(dir)] = (*p == '/' || *p == ':' ||
-							      *p == '=' || *p == '@') ? '_' : *p;
+	campaign_repro_dir(o, spec_text, dir, sizeof dir);
 	proc_mkdir_p(dir);
 	snprintf(copy, sizeof copy, "BATON_STATE_COPY=%s/state.json", dir);
 	cell_opts(o, dir, spec_text, &so);

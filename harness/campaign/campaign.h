@@ -18,6 +18,7 @@
 #define BATON_HARNESS_CAMPAIGN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct campaign_opts {
 	const char *batond;
@@ -37,10 +38,16 @@ struct campaign_opts {
 	const char *skip_points;	/* fnmatch glob: catalogue rows whose
 					 * point matches are skipped (counted) */
 	bool verbose;
+	const char *repro_cmd;		/* repro lines "CMD 'SPEC'" (baton
+					 * repro); NULL: make repro FAULT= */
 };
 
 /* Returns the process exit status: 0 clean, 1 failures, 2 setup error. */
 int campaign_run(const struct campaign_opts *o);
 int campaign_repro(const struct campaign_opts *o, const char *spec);
+/* Where campaign_repro keeps the artifacts of SPEC: REPRO_DIR/<spec with
+ * '/', ':', '=' and '@' as '_'>. */
+void campaign_repro_dir(const struct campaign_opts *o, const char *spec,
+			char *dir, size_t len);
 
 #endif

@@ -13,7 +13,7 @@ static const char usage[] =
 	"usage: faultcheck [OPTIONS]\n"
 	"       faultcheck --repro SPEC [OPTIONS]\n"
 	"  --batond PATH        the daemon under test (default: batond beside faultcheck)\n"
-	"  --catalogue FILE     (default faults/catalogue)\n"
+	"  --catalogue FILE     (default $BATON_CATALOGUE, else faults/catalogue)\n"
 	"  --jobs N             cells in parallel (default: the number of cores)\n"
 	"  --shard I/N          run only the I-th of N shards of the cells\n"
 	"  --only GLOB          run only the cells whose spec matches GLOB\n"
@@ -24,6 +24,8 @@ static const char usage[] =
 	"  --reports DIR        faultcheck.json and .xml (default build/reports)\n"
 	"  --repro-dir DIR      artifacts of --repro (default build/repro)\n"
 	"  --timeout MS         the upgrade deadline in each cell (default 400)\n"
+	"  --repro-cmd CMD      repro lines read \"CMD 'SPEC'\" (baton: \"baton repro\");\n"
+	"                       default \"make repro FAULT='SPEC'\"\n"
 	"  --list               print the cells, run nothing\n"
 	"  --no-preload         run batond without libfiu's POSIX preload (for\n"
 	"                       sanitizer builds; libc-layer rows then cannot fire)\n"
@@ -46,11 +48,13 @@ static int parse_shard(const char *s, int *i, int *n)
 	return sscanf(s, "%d/%d", i, n) == 2 && *n >= 1 && *i >= 1 && *i <= *n ? 0 : -1;
 }
 
+static const char default_catalogue[] = "faults/catalogue";
+
 int main(int argc, char **argv)
 {
 	static char batond[4096];
 	struct campaign_opts o = {
-		.catalogue = "faults/catalogue",
+		.catalogue = default_catalogue,
 		.work_dir = "build/cells",
 		.report_dir = "build/reports",
 		.repro_dir = "build/repro",
@@ -105,6 +109,8 @@ int main(int argc, char **argv)
 			o.repro_dir = v, i++;
 		} else if (v && !strcmp(a, "--timeout")) {
 			o.upgrade_timeout_ms = atoi(v), i++;
+		} else if (v && !strcmp(a, "--repro-cmd")) {
+			o.repro_cmd = v, i++;
 		} else if (v && !strcmp(a, "--repro")) {
 			repro = v, i++;
 		} else if (v && !strcmp(a, "--target")) {
@@ -122,6 +128,10 @@ int main(int argc, char **argv)
 	}
 	if (o.jobs < 1)
 		o.jobs = 1;
+	/* baton sets it for every program it runs (bench runs faultcheck) */
+	if (o.catalogue == default_catalogue && getenv("BATON_CATALOGUE") &&
+	    *getenv("BATON_CATALOGUE"))
+		o.catalogue = getenv("BATON_CATALOGUE");
 	/* sanitizer runs (ci/sanitize) say so for every faultcheck they start */
 	if (getenv("BATON_NO_PRELOAD") && *getenv("BATON_NO_PRELOAD") == '1')
 		o.no_preload = true;

@@ -17,6 +17,7 @@
 #include "pidfile.h"
 #include "lib/proc.h"
 #include "lib/sockdiag.h"
+#include "lib/timeline.h"
 #include "state_json.h"
 
 #define FIU_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
@@ -380,6 +381,8 @@ static void run_upgrade(struct scen *s, const char *request, pid_t old,
 	u->deadline_ms = s->o.upgrade_timeout_ms;
 	u->started_ms = proc_now_ms();
 	give_up = u->started_ms + u->deadline_ms + 5000LL * scen_time_scale();
+	if (s->events[0])
+		tl_event(s->events, tl_now_us(), 0, "request", request);
 	if (ctlc_begin(s->sock, request, &p, &err)) {
 		snprintf(u->answer_error, sizeof u->answer_error, "%s", err.msg);
 		u->ended_ms = proc_now_ms();
@@ -397,6 +400,8 @@ static void run_upgrade(struct scen *s, const char *request, pid_t old,
 	}
 	u->ended_ms = proc_now_ms();
 	ctlc_end(&p);
+	if (rc != 1 && s->events[0])
+		tl_event(s->events, tl_now_us(), 0, "answer", "none");
 	if (rc != 1) {
 		snprintf(u->answer_error, sizeof u->answer_error, "%s",
 			 rc == 0 ? "no answer before the deadline plus 5 s" : err.msg);
@@ -404,6 +409,9 @@ static void run_upgrade(struct scen *s, const char *request, pid_t old,
 	}
 	u->answer = a;
 	u->ok = json_is_true(json_object_get(a, "ok"));
+	if (s->events[0])
+		tl_event(s->events, tl_now_us(), 0, "answer",
+			 u->ok ? "ok" : json_string_value(json_object_get(a, "step")));
 	u->new_pid = (pid_t)json_integer_value(json_object_get(
 		a, u->kind == UPGRADE_MASTER ? "new_pid" : "new_pid"));
 }
@@ -519,9 +527,42 @@ void scen_stop(struct scen *s)
 	notifyrec_close(&s->notify);
 }
 
+/* The harness's half of the timeline (timeline.h): who is who before the
+ * upgrade, and the watcher over the processes and the pid file. */
+static void timeline_begin(struct scen *s, const struct observation *before,
+			   struct tl_watch *w, char *events, size_t len)
+{
+	char name[32];
+
+	snprintf(events, len, "%s/events", s->o.dir);
+	if (tl_watch_start(w, events, s->pidfile, s->root))
+		return;
+	snprintf(s->events, sizeof s->events, "%s", events);
+	tl_event(events, tl_now_us(), before->master, "role", "old master");
+	for (size_t i = 0; before->have_state && i < before->state.n_workers; i++) {
+		snprintf(name, sizeof name, "worker %u", before->state.workers[i].id);
+		tl_event(events, tl_now_us(), before->state.workers[i].pid, "role", name);
+	}
+}
+
+/* What came back: the request and its answer, the datagrams, the failed
+ * requests of the load. */
+static void timeline_end(const char *events, const struct upgrade_record *u,
+			 const struct notify_msg *msgs, size_t n_msgs,
+			 const struct loadgen_result *load)
+{
+	if (u->ok && u->kind == UPGRADE_MASTER && u->new_pid > 0)
+		tl_event(events, u->ended_ms * 1000, u->new_pid, "role", "new master");
+	tl_notify_events(events, msgs, n_msgs);
+	if (load)
+		tl_load_events(events, load);
+}
+
 int scen_run(const struct scen_opts *o, const struct scen_run_opts *r,
 	     struct scen_result *res)
 {
+	struct tl_watch watch;
+	char events[300];
 	struct scen s;
 	struct bt_err err = {0};
 	struct contract_input in = {0};
@@ -539,12 +580,14 @@ int scen_run(const struct scen_opts *o, const struct scen_run_opts *r,
 	notify_from = s.notify.n;
 	if (o->load_concurrency > 0 && scen_load_start(&s, &err) == 0)
 		proc_sleep_ms(r->load_ms_before > 0 ? r->load_ms_before : 30);
+	timeline_begin(&s, &res->before, &watch, events, sizeof events);
 	if (r->kind == UPGRADE_MASTER)
 		scen_upgrade_master(&s, r->binary, &res->up);
 	else
 		scen_upgrade_worker(&s, r->worker_id, &res->up);
 	proc_sleep_ms(15);
 	scen_settle(&s, &res->before, &res->up);
+	tl_watch_stop(&watch);
 	scen_load_stop(&s);
 	res->load = s.load.result;
 	scen_observe(&s, &res->after);
@@ -559,6 +602,7 @@ int scen_run(const struct scen_opts *o, const struct scen_run_opts *r,
 	in.fault = r->fault;
 	in.report = r->report;
 	contract_check(&in, &res->report);
+	timeline_end(events, &res->up, in.notify, in.n_notify, in.load);
 	res->notify = notifyrec_transcript(&s.notify);
 	scen_stop(&s);
 	res->ran = true;

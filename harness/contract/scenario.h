@@ -53,6 +53,7 @@ struct scen {
 	pid_t first_master;
 	char listen_addr[64];		/* the first listener, for load */
 	struct loadgen_window load;
+	char events[300];		/* the timeline's events file, or "" */
 };
 
 int scen_start(struct scen *s, const struct scen_opts *o, struct bt_err *err);

@@ -78,7 +78,16 @@ static int parse_address(const char *a, struct sockaddr_storage *ss,
 static void note_failure(struct run *run, long *counter, const char *what,
 			 const char *detail)
 {
+	struct timespec now;
+
 	(*counter)++;
+	if (run->r->n_failures < LOADGEN_MAX_FAILURES) {
+		struct loadgen_failure *f = &run->r->failures[run->r->n_failures++];
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		f->t_us = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+		snprintf(f->what, sizeof f->what, "%s: %.80s", what, detail);
+	}
 	if (!run->r->first_failure[0])
 		snprintf(run->r->first_failure, sizeof run->r->first_failure,
 			 "%s: %.200s", what, detail);

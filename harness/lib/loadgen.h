@@ -29,6 +29,14 @@ struct loadgen_opts {
 };
 
 #define LOADGEN_MAX_SEEN 64
+/* the first failed requests, each with when it failed (CLOCK_MONOTONIC,
+ * the timeline's clock) */
+#define LOADGEN_MAX_FAILURES 32
+
+struct loadgen_failure {
+	long long t_us;
+	char what[96];		/* "reset: ..." */
+};
 
 struct loadgen_seen {
 	unsigned id;
@@ -44,6 +52,8 @@ struct loadgen_result {
 	char first_failure[256];	/* class and detail of the first one */
 	struct loadgen_seen seen[LOADGEN_MAX_SEEN];	/* who answered */
 	size_t n_seen;
+	struct loadgen_failure failures[LOADGEN_MAX_FAILURES];
+	size_t n_failures;
 };
 
 int loadgen_run(const struct loadgen_opts *o, struct loadgen_result *r,

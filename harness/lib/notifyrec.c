@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 int notifyrec_open(struct notifyrec *r, const char *path, struct bt_err *err)
@@ -24,6 +25,7 @@ int notifyrec_open(struct notifyrec *r, const char *path, struct bt_err *err)
 	r->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (r->fd < 0 ||
 	    setsockopt(r->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0 ||
+	    setsockopt(r->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0 ||
 	    bind(r->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		int e = errno;
 
@@ -33,11 +35,26 @@ int notifyrec_open(struct notifyrec *r, const char *path, struct bt_err *err)
 	return 0;
 }
 
+/* The kernel stamps a datagram's arrival on the real-time clock; the
+ * timeline's clock is CLOCK_MONOTONIC: shift by their difference now
+ * (the datagram is at most a scenario old, the clocks do not drift apart
+ * that fast). */
+static long long realtime_to_monotonic_us(const struct timespec *rt)
+{
+	struct timespec now_rt, now_mono;
+
+	clock_gettime(CLOCK_REALTIME, &now_rt);
+	clock_gettime(CLOCK_MONOTONIC, &now_mono);
+	return ((long long)rt->tv_sec - now_rt.tv_sec + now_mono.tv_sec) * 1000000LL +
+	       ((long long)rt->tv_nsec - now_rt.tv_nsec + now_mono.tv_nsec) / 1000;
+}
+
 void notifyrec_drain(struct notifyrec *r)
 {
 	for (;;) {
 		union {
-			char buf[CMSG_SPACE(sizeof(struct ucred))];
+			char buf[CMSG_SPACE(sizeof(struct ucred)) +
+				 CMSG_SPACE(sizeof(struct timespec))];
 			struct cmsghdr align;
 		} ctl;
 		char text[512];
@@ -63,6 +80,7 @@ void notifyrec_drain(struct notifyrec *r)
 		text[n] = 0;
 		snprintf(m->text, sizeof m->text, "%s", text);
 		m->pid = -1;
+		m->t_us = 0;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level == SOL_SOCKET &&
 			    c->cmsg_type == SCM_CREDENTIALS) {
@@ -70,6 +88,12 @@ void notifyrec_drain(struct notifyrec *r)
 
 				memcpy(&cred, CMSG_DATA(c), sizeof cred);
 				m->pid = cred.pid;
+			} else if (c->cmsg_level == SOL_SOCKET &&
+				   c->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec ts;
+
+				memcpy(&ts, CMSG_DATA(c), sizeof ts);
+				m->t_us = realtime_to_monotonic_us(&ts);
 			}
 		}
 	}

@@ -2,7 +2,8 @@
  *
  * A datagram socket bound at a path in the cell's directory, with
  * SO_PASSCRED so each message carries its sender's pid (C9 needs to know
- * whether MAINPID came from the old master).  notifyrec_drain reads what
+ * whether MAINPID came from the old master) and SO_TIMESTAMPNS so each
+ * carries its arrival time.  notifyrec_drain reads what
  * is queued without blocking; messages are kept in arrival order. */
 #ifndef BATON_HARNESS_NOTIFYREC_H
 #define BATON_HARNESS_NOTIFYREC_H
@@ -15,6 +16,7 @@
 struct notify_msg {
 	pid_t pid;
 	char text[512];
+	long long t_us;		/* arrival, CLOCK_MONOTONIC (timeline.h); 0: unknown */
 };
 
 struct notifyrec {

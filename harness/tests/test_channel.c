@@ -27,6 +27,7 @@
 #include "failpoint_control.h"
 #include "fdutil.h"
 #include "json_guard.h"
+#include "tests/testutil.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -772,5 +773,7 @@ int main(void)
 	json_guard_init();
 	/* a peer that went away must be an error, not a fatal signal */
 	signal(SIGPIPE, SIG_IGN);
+	if (tu_need_proc())
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -518,14 +519,48 @@ static void test_setup_from_env(void **unused)
 	fp_reset();
 }
 
-/* One line a hit and one a firing: "hit PID ROLE POINT N",
- * "fire PID ROLE POINT N KIND". */
+/* One line a hit and one a firing: "hit PID ROLE POINT N T",
+ * "fire PID ROLE POINT N KIND T", T the CLOCK_MONOTONIC microseconds of
+ * the hit (the timeline of a report puts every process on that axis). */
+static long long mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Strip the time off each line of TEXT (in place), checking it lies in
+ * [FROM, TO] and never goes back. */
+static void check_times(char *text, long long from, long long to)
+{
+	char *out = text, *line = text, *nl;
+	long long last = from;
+
+	while ((nl = strchr(line, '\n'))) {
+		char *sp;
+		long long t;
+
+		*nl = 0;
+		sp = strrchr(line, ' ');
+		assert_non_null(sp);
+		t = atoll(sp + 1);
+		assert_true(t >= last && t <= to);
+		last = t;
+		*sp = 0;
+		out += sprintf(out, "%s\n", line);
+		line = nl + 1;
+	}
+	*out = 0;
+}
+
 static void test_trace_file(void **unused)
 {
 	char dir[] = "/tmp/baton-fp-XXXXXX", path[64], want[128], text[1024];
 	struct bt_err err = {0};
 	FILE *f;
 	size_t len;
+	long long t0;
 
 	(void)unused;
 	assert_non_null(mkdtemp(dir));
@@ -536,6 +571,7 @@ static void test_trace_file(void **unused)
 	assert_int_equal(fp_setup("tool", &err), 0);
 	unsetenv("BATON_FAULT_TRACE");
 	unsetenv("BATON_FAULTS");
+	t0 = mono_us();
 	fp_arm();
 	assert_int_equal(probe(), FP_NONE);
 	assert_int_equal(probe(), FP_SHORT);
@@ -546,6 +582,7 @@ static void test_trace_file(void **unused)
 	len = fread(text, 1, sizeof text - 1, f);
 	text[len] = 0;
 	fclose(f);
+	check_times(text, t0, mono_us());
 	snprintf(want, sizeof want,
 		 "hit %d tool test/probe 1\nhit %d tool test/probe 2\n"
 		 "fire %d tool test/probe 2 short\nhit %d tool test/probe2 1\n",

@@ -35,6 +35,7 @@
 #include "notify.h"
 #include "pidfile.h"
 #include "json_guard.h"
+#include "tests/testutil.h"
 
 static void assert_has(const char *hay, const char *needle)
 {
@@ -664,5 +665,7 @@ int main(void)
 	};
 
 	json_guard_init();
+	if (tu_need_proc())
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

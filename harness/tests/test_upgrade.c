@@ -578,8 +578,8 @@ static void contract_can_fail(void **state)
 	assert_true(contract_check(&in, &rep) > 0);
 	assert_string_equal(rep.v[0].clause, "C9");
 	/* MAINPID from the new master (Sōzu's defect): C9 */
-	msgs[0] = (struct notify_msg){res.before.master, "RELOADING=1\nMONOTONIC_USEC=1"};
-	msgs[1] = (struct notify_msg){res.up.new_pid, ""};
+	msgs[0] = (struct notify_msg){.pid = res.before.master, .text = "RELOADING=1\nMONOTONIC_USEC=1"};
+	msgs[1] = (struct notify_msg){.pid = res.up.new_pid};
 	snprintf(msgs[1].text, sizeof msgs[1].text, "MAINPID=%d\nREADY=1", (int)res.up.new_pid);
 	in.notify = msgs;
 	in.n_notify = 2;

@@ -92,10 +92,22 @@ void tu_cleanup(const char *suite, int failures)
 		fprintf(stderr, "could not remove %s: %s\n", base, strerror(errno));
 }
 
+int tu_need_proc(void)
+{
+	if (access("/proc/self/stat", R_OK) == 0)
+		return 0;
+	fprintf(stderr, "/proc is not mounted here (%s): baton observes processes and "
+			"fd tables through /proc; in a chroot or container, mount it first "
+			"(mount -t proc proc /proc)\n", strerror(errno));
+	return -1;
+}
+
 int tu_setup(void)
 {
 	struct bt_err err;
 
+	if (tu_need_proc())
+		return -1;
 	json_guard_init();
 	if (proc_become_subreaper(&err)) {
 		fprintf(stderr, "%s\n", err.msg);

@@ -15,8 +15,13 @@ const char *tu_beside_self(const char *name);
  * tu_cleanup when every test passed. */
 const char *tu_dir(const char *suite, const char *name);
 void tu_cleanup(const char *suite, int failures);
-/* Make this process the subreaper, init the codec; once per suite. */
+/* Make this process the subreaper, init the codec; once per suite.
+ * Fails, saying why, without /proc (tu_need_proc). */
 int tu_setup(void);
+/* 0 when /proc is mounted; else -1 and one line on stderr saying so (a
+ * chroot or container without it), so a suite stops with a reason
+ * instead of failing its assertions one by one. */
+int tu_need_proc(void);
 /* TEST_FILTER=glob runs only the matching tests, TEST_SKIP=glob all but
  * the matching ones (cmocka's filters). */
 void tu_filter(void);
